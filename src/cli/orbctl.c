@@ -1,0 +1,511 @@
+/*
+ * orbctl: the command-line client of orbitald's control socket.  It holds
+ * no logic of its own: every command is one request (docs/protocol.md),
+ * and this file only turns arguments into a request and replies into text
+ * or, with --json, into JSON.
+ *
+ * Exit codes: 0 success; 1 orbitald refused (no such service, nothing to
+ * do, permission denied, bad manifest); 100 bad usage; 111 system failure
+ * (cannot connect, broken reply).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/paths.h"
+#include "util/time.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 100
+#define EXIT_SYSTEM 111
+#define MSG_MAX 65536
+
+struct cli {
+        const char *socket;
+        bool json;
+        bool follow;
+        long lines;
+        const char *command;
+        const char *name;
+        int fd;
+        unsigned n_items;
+};
+
+typedef void (*item_fn)(struct cli *cli, json_t *item);
+typedef void (*result_fn)(struct cli *cli, json_t *result);
+
+static _Noreturn void usage(int code)
+{
+        fprintf(code ? stderr : stdout,
+                "usage: orbctl [--socket PATH] [--json] COMMAND [ARGS]\n"
+                "\n"
+                "read:\n"
+                "  list                      every service, its state and pid\n"
+                "  status NAME               state, pid, uptime, restarts, last exit, limits\n"
+                "  logs NAME [-f] [-n N]     the service's output (last N lines, default 20)\n"
+                "  events [-f] [-n N]        state changes, breaker changes, crashes\n"
+                "change (root or orbitald's user):\n"
+                "  start | stop | restart NAME\n"
+                "  enable | disable NAME     allow / forbid starting it\n"
+                "  reset NAME                close the breaker and forget failures\n"
+                "  reload                    re-read manifests; restart what changed\n"
+                "\n"
+                "The socket is --socket, else $ORBITAL_SOCKET, else the default run directory's control.\n"
+                "Exit: 0 ok, 1 refused by orbitald, 100 usage, 111 system failure.\n");
+        exit(code);
+}
+
+static _Noreturn void die(int code, const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("orbctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        exit(code);
+}
+
+static int connect_control(const char *path)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                die(EXIT_USAGE, "socket path too long: %s", path);
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                die(EXIT_SYSTEM, "unable to create a socket: %s", strerror(errno));
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                die(EXIT_SYSTEM, "unable to connect to orbitald at %s: %s (is it running? see --socket)", path,
+                    strerror(errno));
+        return fd;
+}
+
+static void send_request(struct cli *cli, const char *method, json_t *params)
+{
+        json_t *req = json_pack("{s:s,s:o}", "method", method, "params", params ? params : json_object());
+        char *text = json_dumps(req, JSON_COMPACT);
+
+        json_decref(req);
+        if (!text || send(cli->fd, text, strlen(text), MSG_NOSIGNAL) < 0)
+                die(EXIT_SYSTEM, "unable to send the request: %s", strerror(errno));
+        free(text);
+}
+
+static void print_json_line(json_t *v)
+{
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        puts(s ? s : "null");
+        free(s);
+        fflush(stdout);
+}
+
+/*
+ * Reads replies until the final one.  Items go to @on_item, the result to
+ * @on_result.  Returns the exit code.
+ */
+static int read_replies(struct cli *cli, item_fn on_item, result_fn on_result)
+{
+        static char buf[MSG_MAX + 1];
+
+        for (;;) {
+                ssize_t n = recv(cli->fd, buf, MSG_MAX, 0);
+                json_error_t err;
+                json_t *msg, *v;
+
+                if (n < 0)
+                        die(EXIT_SYSTEM, "unable to read the reply: %s", strerror(errno));
+                if (n == 0)
+                        die(EXIT_SYSTEM, "orbitald closed the connection");
+                msg = json_loadb(buf, (size_t)n, 0, &err);
+                if (!msg || !json_is_object(msg))
+                        die(EXIT_SYSTEM, "malformed reply from orbitald: %s", msg ? "not an object" : err.text);
+                if ((v = json_object_get(msg, "item"))) {
+                        cli->n_items++;
+                        on_item(cli, v);
+                } else if ((v = json_object_get(msg, "dropped"))) {
+                        fprintf(stderr, "orbctl: %lld records dropped: this reader fell behind\n",
+                                (long long)json_integer_value(json_object_get(v, "count")));
+                } else if (json_is_true(json_object_get(msg, "ok"))) {
+                        if (on_result)
+                                on_result(cli, json_object_get(msg, "result"));
+                        json_decref(msg);
+                        return 0;
+                } else {
+                        json_t *e = json_object_get(msg, "error");
+                        const char *code = json_string_value(json_object_get(e, "code"));
+                        const char *text = json_string_value(json_object_get(e, "message"));
+                        if (cli->json)
+                                print_json_line(msg);
+                        else
+                                fprintf(stderr, "orbctl: %s: %s\n", code ? code : "error", text ? text : "?");
+                        json_decref(msg);
+                        return EXIT_REFUSED;
+                }
+                json_decref(msg);
+        }
+}
+
+/* ---- formatting ---- */
+
+static const char *str(json_t *o, const char *key)
+{
+        const char *s = json_string_value(json_object_get(o, key));
+        return s ? s : "-";
+}
+
+static char *fmt_ms(char *buf, size_t n, json_t *v)
+{
+        if (!json_is_integer(v))
+                return strcpy(buf, "-");
+        return format_duration(buf, n, (usec_t)json_integer_value(v) * USEC_PER_MSEC);
+}
+
+static char *fmt_int(char *buf, size_t n, json_t *v)
+{
+        if (!json_is_integer(v))
+                snprintf(buf, n, "-");
+        else
+                snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        return buf;
+}
+
+static char *fmt_bytes(char *buf, size_t n, json_t *v)
+{
+        double b;
+
+        if (!json_is_integer(v))
+                return strcpy(buf, "-");
+        b = (double)json_integer_value(v);
+        if (b >= 1 << 30)
+                snprintf(buf, n, "%.1f GiB", b / (1 << 30));
+        else if (b >= 1 << 20)
+                snprintf(buf, n, "%.1f MiB", b / (1 << 20));
+        else if (b >= 1 << 10)
+                snprintf(buf, n, "%.1f KiB", b / (1 << 10));
+        else
+                snprintf(buf, n, "%.0f B", b);
+        return buf;
+}
+
+static json_t *list_items;
+
+static void list_collect(struct cli *cli, json_t *item)
+{
+        json_array_append(list_items, item);
+}
+
+static void list_print(struct cli *cli, json_t *result)
+{
+        size_t i, w = 4;
+        json_t *it;
+
+        if (cli->json) {
+                print_json_line(list_items);
+                return;
+        }
+        json_array_foreach(list_items, i, it)
+                if (strlen(str(it, "name")) > w)
+                        w = strlen(str(it, "name"));
+        printf("%-*s  %-10s  %7s  %8s  %8s  %-9s  %s\n", (int)w, "NAME", "STATE", "PID", "UPTIME", "RESTARTS",
+               "BREAKER", "REASON");
+        json_array_foreach(list_items, i, it) {
+                char pid[16], up[32], rs[16];
+                printf("%-*s  %-10s  %7s  %8s  %8s  %-9s  %s\n", (int)w, str(it, "name"), str(it, "state"),
+                       fmt_int(pid, sizeof(pid), json_object_get(it, "pid")),
+                       fmt_ms(up, sizeof(up), json_object_get(it, "uptime_ms")),
+                       fmt_int(rs, sizeof(rs), json_object_get(it, "restarts")), str(it, "breaker"),
+                       str(it, "reason"));
+        }
+        printf("(%zu services; limits: %s)\n", json_array_size(list_items), str(result, "limits"));
+}
+
+static void print_names(const char *label, json_t *arr)
+{
+        size_t i;
+        json_t *v;
+
+        if (!json_array_size(arr))
+                return;
+        printf("  %-11s", label);
+        json_array_foreach(arr, i, v)
+                printf("%s%s", i ? ", " : "", json_string_value(v));
+        putchar('\n');
+}
+
+static void print_limit(const char *label, json_t *l, bool bytes)
+{
+        char cur[32], max[32];
+        json_t *c = json_object_get(l, "current"), *m = json_object_get(l, "max");
+
+        if (bytes)
+                printf("    %-8s %s of %s\n", label, fmt_bytes(cur, sizeof(cur), c),
+                       json_is_null(m) ? "unlimited" : fmt_bytes(max, sizeof(max), m));
+        else
+                printf("    %-8s %s of %s\n", label, fmt_int(cur, sizeof(cur), c),
+                       json_is_null(m) ? "unlimited" : fmt_int(max, sizeof(max), m));
+}
+
+static void print_exit(json_t *last)
+{
+        if (!json_is_object(last))
+                return;
+        if (json_is_string(json_object_get(last, "signal")))
+                printf("  last exit:  signal %s\n", str(last, "signal"));
+        else
+                printf("  last exit:  code %lld\n", (long long)json_integer_value(json_object_get(last, "code")));
+}
+
+static void print_breaker(json_t *b)
+{
+        char w[32], c[32];
+
+        printf("  breaker:    %s (%lld of %lld deaths within %s; cooldown %s)\n", str(b, "state"),
+               (long long)json_integer_value(json_object_get(b, "deaths")),
+               (long long)json_integer_value(json_object_get(b, "threshold")),
+               fmt_ms(w, sizeof(w), json_object_get(b, "window_ms")),
+               fmt_ms(c, sizeof(c), json_object_get(b, "cooldown_ms")));
+}
+
+static void print_limits(json_t *l)
+{
+        json_t *cpu = json_object_get(l, "cpu");
+        json_t *used = json_object_get(cpu, "usage_usec"), *max = json_object_get(cpu, "max_percent");
+
+        printf("  limits:     enforced by %s\n", str(l, "enforcement"));
+        print_limit("memory", json_object_get(l, "memory"), true);
+        print_limit("pids", json_object_get(l, "pids"), false);
+        if (json_is_integer(used))
+                printf("    %-8s %.2f s used, max ", "cpu", (double)json_integer_value(used) / 1e6);
+        else
+                printf("    %-8s - used, max ", "cpu");
+        if (json_is_integer(max))
+                printf("%lld %%\n", (long long)json_integer_value(max));
+        else
+                printf("unlimited\n");
+        print_limit("files", json_object_get(l, "files"), false);
+}
+
+static void print_crashes(json_t *crashes)
+{
+        size_t i, j;
+        json_t *c, *line;
+
+        if (!json_array_size(crashes))
+                return;
+        printf("  crashes:\n");
+        json_array_foreach(crashes, i, c) {
+                printf("    %s  %s\n", str(c, "time"), str(c, "reason"));
+                json_array_foreach(json_object_get(c, "last_lines"), j, line)
+                        printf("      | %s\n", json_string_value(line));
+        }
+}
+
+static void status_print(struct cli *cli, json_t *s)
+{
+        char a[32], b[32], c[32];
+        json_t *health = json_object_get(s, "health");
+
+        if (cli->json) {
+                print_json_line(s);
+                return;
+        }
+        printf("%s", str(s, "name"));
+        if (json_is_string(json_object_get(s, "description")))
+                printf(" - %s", str(s, "description"));
+        printf("\n  state:      %s since %s\n", str(s, "state"), str(s, "since"));
+        printf("  reason:     %s\n", str(s, "reason"));
+        printf("  pid:        %s\n", fmt_int(a, sizeof(a), json_object_get(s, "pid")));
+        printf("  uptime:     %s\n", fmt_ms(b, sizeof(b), json_object_get(s, "uptime_ms")));
+        printf("  restarts:   %s (policy %s)\n", fmt_int(c, sizeof(c), json_object_get(s, "restarts")),
+               str(s, "restart_policy"));
+        print_exit(json_object_get(s, "last_exit"));
+        if (json_is_integer(json_object_get(s, "next_in_ms")))
+                printf("  next step:  in %s\n", fmt_ms(a, sizeof(a), json_object_get(s, "next_in_ms")));
+        print_breaker(json_object_get(s, "breaker_detail"));
+        printf("  readiness:  %s\n", str(s, "readiness"));
+        if (json_is_string(json_object_get(s, "status_text")))
+                printf("  status:     %s\n", str(s, "status_text"));
+        if (json_is_object(health))
+                printf("  health:     %s (%lld consecutive failures)\n", str(health, "last"),
+                       (long long)json_integer_value(json_object_get(health, "failures")));
+        print_limits(json_object_get(s, "limits"));
+        print_names("requires:", json_object_get(s, "requires"));
+        print_names("after:", json_object_get(s, "after"));
+        printf("  manifest:   %s\n", str(s, "manifest"));
+        print_crashes(json_object_get(s, "crashes"));
+}
+
+static void log_print(struct cli *cli, json_t *r)
+{
+        if (cli->json) {
+                print_json_line(r);
+                return;
+        }
+        printf("%s %s[%lld]: %s\n", str(r, "time"), str(r, "stream"),
+               (long long)json_integer_value(json_object_get(r, "pid")), str(r, "text"));
+        if (cli->follow)
+                fflush(stdout);
+}
+
+static void event_print(struct cli *cli, json_t *e)
+{
+        const char *svc = str(e, "service");
+
+        if (cli->json) {
+                print_json_line(e);
+                return;
+        }
+        if (strcmp(str(e, "kind"), "state") == 0)
+                printf("%s %s: %s -> %s: %s\n", str(e, "time"), svc, str(e, "from"), str(e, "to"), str(e, "detail"));
+        else
+                printf("%s %s: %s: %s\n", str(e, "time"), *svc ? svc : "orbitald", str(e, "kind"), str(e, "detail"));
+        if (cli->follow)
+                fflush(stdout);
+}
+
+static void op_print(struct cli *cli, json_t *r)
+{
+        if (cli->json)
+                print_json_line(r);
+        else
+                printf("%s: %s requested; now %s\n", cli->name, cli->command, str(r, "state"));
+}
+
+static void reload_print(struct cli *cli, json_t *r)
+{
+        if (cli->json) {
+                print_json_line(r);
+                return;
+        }
+        printf("reloaded: %lld added, %lld removed, %lld changed (restarted), %lld unchanged\n",
+               (long long)json_integer_value(json_object_get(r, "added")),
+               (long long)json_integer_value(json_object_get(r, "removed")),
+               (long long)json_integer_value(json_object_get(r, "changed")),
+               (long long)json_integer_value(json_object_get(r, "unchanged")));
+}
+
+static void ignore_item(struct cli *cli, json_t *item)
+{
+}
+
+/* ---- commands ---- */
+
+static const char *const op_commands[] = {"start", "stop", "restart", "enable", "disable", "reset"};
+
+static bool is_op(const char *c)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(op_commands); i++)
+                if (strcmp(c, op_commands[i]) == 0)
+                        return true;
+        return false;
+}
+
+static void parse_sub_options(struct cli *cli, int argc, char **argv, bool allow_follow)
+{
+        int c;
+
+        optind = 0; /* GNU getopt: re-initialise for a new argv */
+        while ((c = getopt(argc, argv, "fn:")) != -1) {
+                char *end;
+                switch (c) {
+                case 'f':
+                        if (!allow_follow)
+                                usage(EXIT_USAGE);
+                        cli->follow = true;
+                        break;
+                case 'n':
+                        cli->lines = strtol(optarg, &end, 10);
+                        if (*end || cli->lines < 0 || cli->lines > 100000)
+                                die(EXIT_USAGE, "-n: expected a number of lines 0..100000, found '%s'", optarg);
+                        break;
+                default:
+                        usage(EXIT_USAGE);
+                }
+        }
+}
+
+static int run_command(struct cli *cli, int argc, char **argv)
+{
+        const char *cmd = cli->command;
+
+        if (strcmp(cmd, "list") == 0 && argc == 1) {
+                list_items = json_array();
+                send_request(cli, "list", NULL);
+                return read_replies(cli, list_collect, list_print);
+        }
+        if (strcmp(cmd, "status") == 0 && argc == 2) {
+                cli->name = argv[1];
+                send_request(cli, "status", json_pack("{s:s}", "name", cli->name));
+                return read_replies(cli, ignore_item, status_print);
+        }
+        if (is_op(cmd) && argc == 2) {
+                cli->name = argv[1];
+                send_request(cli, cmd, json_pack("{s:s}", "name", cli->name));
+                return read_replies(cli, ignore_item, op_print);
+        }
+        if (strcmp(cmd, "reload") == 0 && argc == 1) {
+                send_request(cli, "reload", NULL);
+                return read_replies(cli, ignore_item, reload_print);
+        }
+        if (strcmp(cmd, "logs") == 0) {
+                parse_sub_options(cli, argc, argv, true);
+                if (optind != argc - 1)
+                        usage(EXIT_USAGE);
+                cli->name = argv[optind];
+                send_request(cli, "logs", json_pack("{s:s,s:I,s:b}", "name", cli->name, "lines",
+                                                    (json_int_t)(cli->lines < 0 ? 20 : cli->lines), "follow",
+                                                    cli->follow));
+                return read_replies(cli, log_print, NULL);
+        }
+        if (strcmp(cmd, "events") == 0) {
+                parse_sub_options(cli, argc, argv, true);
+                if (optind != argc)
+                        usage(EXIT_USAGE);
+                send_request(cli, "events", json_pack("{s:I,s:b}", "lines", (json_int_t)(cli->lines < 0 ? 256 : cli->lines),
+                                                      "follow", cli->follow));
+                return read_replies(cli, event_print, NULL);
+        }
+        fprintf(stderr, "orbctl: unknown command or wrong arguments: %s\n", cmd);
+        usage(EXIT_USAGE);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                {"socket", required_argument, NULL, 's'},
+                {"json", no_argument, NULL, 'j'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        char sock[4096];
+        struct cli cli = {.lines = -1};
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+s:jh", longopts, NULL)) != -1) {
+                switch (c) {
+                case 's': cli.socket = optarg; break;
+                case 'j': cli.json = true; break;
+                case 'h': usage(0);
+                default: usage(EXIT_USAGE);
+                }
+        }
+        if (optind >= argc)
+                usage(EXIT_USAGE);
+        cli.command = argv[optind];
+        if (!cli.socket)
+                cli.socket = orbital_default_socket(sock, sizeof(sock));
+        cli.fd = connect_control(cli.socket);
+        return run_command(&cli, argc - optind, argv + optind);
+}

@@ -1,0 +1,295 @@
+/*
+ * orbitald: the trusted core.  This file wires the parts together: the
+ * event loop, signals (signalfd), the supervisor, the control socket and
+ * the notify socket.  It runs as PID 1 (reaping orphans), under another
+ * init (as a child subreaper, so daemonising services stay ours), or as an
+ * ordinary user (and then says what it cannot enforce).
+ *
+ * Exit codes: 0 after a clean shutdown, 100 bad usage, 111 system failure.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "notify.h"
+#include "supervisor/supervisor.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/paths.h"
+
+struct options {
+        const char *manifest_dir;
+        const char *run_dir;
+        const char *state_dir;
+        int cgroup_want;
+        uint64_t log_max_file;
+        unsigned log_keep;
+};
+
+struct daemon {
+        struct loop loop;
+        struct supervisor sup;
+        struct control ctl;
+        struct notify_socket notify;
+        int signal_fd;
+        struct loop_io signal_io;
+        unsigned n_term;
+        char path_buf[3][PATH_MAX];
+};
+
+static _Noreturn void usage(int code)
+{
+        fprintf(code ? stderr : stdout,
+                "usage: orbitald [options]\n"
+                "  -m, --manifests DIR   service manifests (default /etc/orbital/services)\n"
+                "  -r, --run-dir DIR     control and notify sockets (default /run/orbital)\n"
+                "  -s, --state-dir DIR   logs (default /var/lib/orbital)\n"
+                "      --cgroup MODE     auto | v2 | v1 | none (default auto)\n"
+                "      --log-max-size N  rotate a service log file at N bytes (default 1M)\n"
+                "      --log-keep N      rotated files kept per service (default 3)\n"
+                "  -l, --log-level L     error | warning | notice | info | debug (default info)\n"
+                "  -h, --help\n");
+        exit(code);
+}
+
+static void default_dirs(struct daemon *d, struct options *o)
+{
+        const char *home = getenv("HOME");
+
+        if (geteuid() == 0) {
+                o->manifest_dir = o->manifest_dir ? o->manifest_dir : "/etc/orbital/services";
+                o->run_dir = o->run_dir ? o->run_dir : "/run/orbital";
+                o->state_dir = o->state_dir ? o->state_dir : "/var/lib/orbital";
+                return;
+        }
+        if (!o->manifest_dir) {
+                snprintf(d->path_buf[0], PATH_MAX, "%s/.config/orbital/services", home ? home : "");
+                o->manifest_dir = d->path_buf[0];
+        }
+        if (!o->run_dir)
+                o->run_dir = orbital_default_run_dir(d->path_buf[1], PATH_MAX);
+        if (!o->state_dir) {
+                snprintf(d->path_buf[2], PATH_MAX, "%s/.local/state/orbital", home ? home : "/tmp");
+                o->state_dir = d->path_buf[2];
+        }
+}
+
+static void parse_args(struct daemon *d, struct options *o, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                {"manifests", required_argument, NULL, 'm'}, {"run-dir", required_argument, NULL, 'r'},
+                {"state-dir", required_argument, NULL, 's'}, {"cgroup", required_argument, NULL, 'c'},
+                {"log-max-size", required_argument, NULL, 'S'}, {"log-keep", required_argument, NULL, 'K'},
+                {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        enum log_level lvl;
+        int c;
+
+        *o = (struct options){.cgroup_want = -1, .log_max_file = 1u << 20, .log_keep = 3};
+        while ((c = getopt_long(argc, argv, "m:r:s:l:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'm': o->manifest_dir = optarg; break;
+                case 'r': o->run_dir = optarg; break;
+                case 's': o->state_dir = optarg; break;
+                case 'c':
+                        if (strcmp(optarg, "auto") == 0) o->cgroup_want = -1;
+                        else if (strcmp(optarg, "v2") == 0) o->cgroup_want = CGROUP_V2;
+                        else if (strcmp(optarg, "v1") == 0) o->cgroup_want = CGROUP_V1;
+                        else if (strcmp(optarg, "none") == 0) o->cgroup_want = CGROUP_NONE;
+                        else { fprintf(stderr, "orbitald: --cgroup: expected auto, v2, v1 or none, found '%s'\n", optarg); exit(100); }
+                        break;
+                case 'S':
+                        if (!parse_size(optarg, &o->log_max_file) || o->log_max_file < 4096) {
+                                fprintf(stderr, "orbitald: --log-max-size: expected a size of at least 4K, found '%s'\n", optarg);
+                                exit(100);
+                        }
+                        break;
+                case 'K': o->log_keep = (unsigned)strtoul(optarg, NULL, 10); break;
+                case 'l':
+                        if (!log_level_parse(optarg, &lvl)) {
+                                fprintf(stderr, "orbitald: --log-level: expected error, warning, notice, info or debug, found '%s'\n", optarg);
+                                exit(100);
+                        }
+                        log_max_level = lvl;
+                        break;
+                case 'h': usage(0);
+                default: usage(100);
+                }
+        }
+        if (optind < argc)
+                usage(100);
+        default_dirs(d, o);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+        char buf[PATH_MAX];
+
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static void on_signal(struct loop_io *io, uint32_t revents)
+{
+        struct daemon *d = container_of(io, struct daemon, signal_io);
+        struct signalfd_siginfo si;
+
+        while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                switch (si.ssi_signo) {
+                case SIGCHLD:
+                        sup_reap(&d->sup);
+                        break;
+                case SIGHUP: {
+                        struct reload_summary sum;
+                        struct orb_diag diag = ORB_DIAG_INIT;
+                        char msg[1024];
+                        int r = sup_reload(&d->sup, &sum, &diag);
+                        if (r != 0)
+                                log_err("reload refused, nothing changed: %s", diag_format(&diag, msg, sizeof(msg)));
+                        break;
+                }
+                case SIGTERM:
+                case SIGINT:
+                        if (++d->n_term > 1)
+                                log_notice("shutdown already in progress (%u services still up)", d->sup.n_services);
+                        sup_shutdown(&d->sup);
+                        break;
+                }
+        }
+}
+
+static void on_idle_shutdown(void *ctx)
+{
+        struct daemon *d = ctx;
+
+        log_info("every service is down; exiting");
+        loop_quit(&d->loop);
+}
+
+static int setup_signals(struct daemon *d)
+{
+        sigset_t mask;
+
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (d->signal_fd < 0)
+                return -errno;
+        d->signal_io = (struct loop_io)LOOP_IO_INIT;
+        return loop_io_add(&d->loop, &d->signal_io, d->signal_fd, EPOLLIN, on_signal);
+}
+
+static void raise_nofile(void)
+{
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+static void explain_privileges(void)
+{
+        if (getpid() == 1)
+                log_info("running as PID 1: reaping orphans");
+        else if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_warn("unable to become a child subreaper: %s; daemonising services escape", strerror(errno));
+        if (geteuid() != 0)
+                log_warn("running as uid %u, not root: services run as uid %u (user/group in manifests fail), "
+                         "no cgroups (memory via RLIMIT_AS, no pids or CPU limits)",
+                         (unsigned)geteuid(), (unsigned)geteuid());
+}
+
+static int run(struct daemon *d, const struct options *o)
+{
+        char control_path[PATH_MAX], notify_path[PATH_MAX], log_dir[PATH_MAX], cg_name[64];
+        struct sup_settings set;
+        struct orb_diag diag = ORB_DIAG_INIT;
+        char msg[1024];
+        int r;
+
+        snprintf(control_path, sizeof(control_path), "%s/control", o->run_dir);
+        snprintf(notify_path, sizeof(notify_path), "%s/notify", o->run_dir);
+        snprintf(log_dir, sizeof(log_dir), "%s/logs", o->state_dir);
+        snprintf(cg_name, sizeof(cg_name), "orbital-%d", (int)getpid());
+        if ((r = mkdir_p(o->run_dir, 0755)) < 0 || (r = mkdir_p(log_dir, 0750)) < 0) {
+                log_err("unable to create %s or %s: %s", o->run_dir, log_dir, strerror(-r));
+                return 111;
+        }
+        set = (struct sup_settings){
+                .manifest_dir = o->manifest_dir, .run_dir = o->run_dir, .notify_path = notify_path,
+                .log = {.dir = log_dir, .max_file = o->log_max_file, .keep = o->log_keep, .ring_lines = 1000,
+                        .ring_bytes = 64u << 10},
+                .cgroup_want = o->cgroup_want, .cgroup_name = cg_name,
+        };
+        if ((r = loop_init(&d->loop)) < 0 || (r = setup_signals(d)) < 0) {
+                log_err("unable to set up the event loop: %s", strerror(-r));
+                return 111;
+        }
+        sup_init(&d->sup, &d->loop, &set);
+        if ((r = control_init(&d->ctl, &d->loop, &d->sup, control_path)) < 0 ||
+            (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0) {
+                log_err("unable to listen on %s: %s", o->run_dir, strerror(-r));
+                return 111;
+        }
+        d->sup.hooks.shutdown_ctx = d;
+        d->sup.hooks.on_idle_shutdown = on_idle_shutdown;
+        r = sup_boot(&d->sup, &diag);
+        if (r != 0)
+                log_err("unable to load manifests, running none until a reload succeeds: %s",
+                        diag.message[0] ? diag_format(&diag, msg, sizeof(msg)) : strerror(-r));
+        log_info("ready: control socket %s", control_path);
+        r = loop_run(&d->loop);
+        if (r < 0)
+                log_err("event loop failed: %s", strerror(-r));
+        return r < 0 ? 111 : 0;
+}
+
+int main(int argc, char **argv)
+{
+        static struct daemon d;
+        struct options o;
+        int code;
+
+        log_init("orbitald");
+        parse_args(&d, &o, argc, argv);
+        explain_privileges();
+        raise_nofile();
+        code = run(&d, &o);
+        notify_socket_deinit(&d.notify);
+        control_deinit(&d.ctl);
+        sup_deinit(&d.sup);
+        loop_run_deferred(&d.loop);
+        safe_close(d.signal_fd);
+        loop_deinit(&d.loop);
+        return code;
+}

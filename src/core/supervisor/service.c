@@ -1,0 +1,579 @@
+/*
+ * One supervised service: the bridge between its state machine and the
+ * system.  service_apply() carries out what the machine decided (spawn,
+ * signal, kill, timers, health checks) and then re-evaluates the services
+ * around it: dependents waiting to start, dependencies waiting to stop.
+ *
+ * Process model: the main process leads its own session; its stdout and
+ * stderr are pipes into orbitald; with readiness `notify` it gets one end
+ * of a SOCK_SEQPACKET pair at the manifest's fd.  Every process it starts
+ * lands in its cgroup (or, without cgroups, its process group), and that
+ * whole set is killed when the main process dies or stops.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "supervisor/spawn.h"
+#include "supervisor/supervisor.h"
+#include "util/cleanup.h"
+#include "util/log.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static void service_on_timer(struct loop_timer *t);
+static void service_on_main_exit(struct child *c, int code, int sig);
+
+const char *service_name(const struct service *svc)
+{
+        return svc->spec->name;
+}
+
+static void emit_log_record(void *ctx, const struct log_record *rec)
+{
+        struct service *svc = ctx;
+        struct supervisor *sup = svc->sup;
+
+        if (sup->hooks.on_log)
+                sup->hooks.on_log(sup->hooks.ctx, svc, rec);
+}
+
+void service_log(struct service *svc, const char *fmt, ...)
+{
+        char buf[512];
+        va_list ap;
+        int n;
+        const struct log_record *rec;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        rec = logstore_append(&svc->log, LOG_STREAM_ORBITAL, svc->main.pid, now_real(), buf,
+                              (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+        if (rec)
+                emit_log_record(svc, rec);
+}
+
+int service_new(struct supervisor *sup, struct manifest *spec, struct service **out)
+{
+        struct service *svc = calloc(1, sizeof(*svc));
+        int r;
+
+        if (!svc)
+                return -ENOMEM;
+        svc->sup = sup;
+        svc->spec = spec;
+        svc->main = (struct child)CHILD_INIT;
+        svc->main.on_exit = service_on_main_exit;
+        svc->out_fd = svc->err_fd = svc->notify_fd = -1;
+        svc->out_io = svc->err_io = svc->notify_io = (struct loop_io)LOOP_IO_INIT;
+        svc->fsm_timer = (struct loop_timer)LOOP_TIMER_INIT(service_on_timer);
+        svc->health.timer = (struct loop_timer)LOOP_TIMER_INIT(NULL);
+        svc->health.check = (struct child)CHILD_INIT;
+        logstore_init(&svc->log, &sup->set.log, spec->name);
+        r = fsm_init(&svc->fsm, spec, loop_now(sup->loop), rng_next(&sup->rng));
+        if (r < 0) {
+                logstore_deinit(&svc->log);
+                free(svc);
+                return r;
+        }
+        *out = svc;
+        return 0;
+}
+
+static void close_io(struct service *svc, struct loop_io *io, int *fd)
+{
+        loop_io_remove(svc->sup->loop, io);
+        *fd = safe_close(*fd);
+}
+
+void service_free(struct service *svc)
+{
+        if (!svc)
+                return;
+        health_stop(svc);
+        if (svc->health.check.pid)
+                sup_child_remove(svc->sup, &svc->health.check);
+        svc->health.check.pidfd = safe_close(svc->health.check.pidfd);
+        if (svc->main.pid)
+                sup_child_remove(svc->sup, &svc->main);
+        svc->main.pidfd = safe_close(svc->main.pidfd);
+        close_io(svc, &svc->out_io, &svc->out_fd);
+        close_io(svc, &svc->err_io, &svc->err_fd);
+        close_io(svc, &svc->notify_io, &svc->notify_fd);
+        loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
+        cgroup_destroy(&svc->cg);
+        for (unsigned i = 0; i < CRASH_RECORDS_MAX; i++)
+                free(svc->crashes[i].last_lines);
+        fsm_deinit(&svc->fsm);
+        logstore_deinit(&svc->log);
+        manifest_free(svc->next_spec);
+        manifest_free(svc->spec);
+        free(svc->requires);
+        free(svc->after);
+        free(svc->dependents);
+        free(svc);
+}
+
+/* ---- output capture and readiness ---- */
+
+static void drain_pipe(struct service *svc, int fd, enum log_stream stream)
+{
+        static char buf[65536];
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0) {
+                logstore_feed(&svc->log, stream, svc->main.pid, now_real(), buf, (size_t)n, emit_log_record, svc);
+                if ((size_t)n < sizeof(buf))
+                        break;
+        }
+}
+
+static void on_pipe(struct service *svc, struct loop_io *io, int *fd, enum log_stream stream, uint32_t revents)
+{
+        static char buf[65536];
+        ssize_t n = read(*fd, buf, sizeof(buf));
+
+        if (n > 0) {
+                logstore_feed(&svc->log, stream, svc->main.pid, now_real(), buf, (size_t)n, emit_log_record, svc);
+                return;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        /* EOF: every writer closed it (grandchildren may outlive main). */
+        logstore_flush(&svc->log, stream, svc->main.pid, now_real(), emit_log_record, svc);
+        close_io(svc, io, fd);
+}
+
+static void on_stdout(struct loop_io *io, uint32_t revents)
+{
+        struct service *svc = container_of(io, struct service, out_io);
+        on_pipe(svc, io, &svc->out_fd, LOG_STREAM_STDOUT, revents);
+}
+
+static void on_stderr(struct loop_io *io, uint32_t revents)
+{
+        struct service *svc = container_of(io, struct service, err_io);
+        on_pipe(svc, io, &svc->err_fd, LOG_STREAM_STDERR, revents);
+}
+
+void service_notify_message(struct service *svc, const char *msg, size_t len)
+{
+        bool ready = len > 0 && memchr(msg, '=', len) == NULL && memchr(msg, '\n', len) != NULL;
+        const char *p = msg, *end = msg + len;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                if (n == 7 && memcmp(p, "READY=1", 7) == 0)
+                        ready = true;
+                else if (n > 7 && memcmp(p, "STATUS=", 7) == 0)
+                        snprintf(svc->status_text, sizeof(svc->status_text), "%.*s", (int)(n - 7), p + 7);
+                p += n + 1;
+        }
+        if (ready && svc->fsm.state == SVC_STARTING)
+                service_dispatch(svc, EV_READY);
+}
+
+static void on_notify(struct loop_io *io, uint32_t revents)
+{
+        struct service *svc = container_of(io, struct service, notify_io);
+        char buf[4096];
+        ssize_t n = recv(svc->notify_fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+        if (n > 0) {
+                service_notify_message(svc, buf, (size_t)n);
+                return;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        close_io(svc, io, &svc->notify_fd); /* s6: the service closed it */
+}
+
+/* ---- spawning ---- */
+
+static char **build_env(const struct service *svc, const char *notify_path)
+{
+        const struct manifest *m = svc->spec;
+        char **env = calloc(m->n_env + 5, sizeof(char *));
+        unsigned n = 0;
+        bool has_path = false;
+
+        if (!env)
+                return NULL;
+        for (unsigned i = 0; i < m->n_env; i++) {
+                if (asprintf(&env[n++], "%s=%s", m->env[i].name, m->env[i].value) < 0)
+                        goto fail;
+                has_path |= strcmp(m->env[i].name, "PATH") == 0;
+        }
+        if (!has_path && !(env[n++] = strdup("PATH=" DEFAULT_PATH)))
+                goto fail;
+        if (asprintf(&env[n++], "ORBITAL_SERVICE=%s", m->name) < 0)
+                goto fail;
+        if (m->readiness.kind == READINESS_NOTIFY) {
+                if (asprintf(&env[n++], "ORBITAL_NOTIFY_FD=%d", m->readiness.fd) < 0)
+                        goto fail;
+                if (notify_path && asprintf(&env[n++], "NOTIFY_SOCKET=%s", notify_path) < 0)
+                        goto fail;
+        }
+        return env;
+fail:
+        for (unsigned i = 0; i < n; i++)
+                free(env[i]);
+        free(env);
+        return NULL;
+}
+
+static void free_env(char **env)
+{
+        for (char **e = env; e && *e; e++)
+                free(*e);
+        free(env);
+}
+
+static void free_envp(char ***env)
+{
+        free_env(*env);
+}
+
+struct spawn_fds {
+        int out[2], err[2], notify[2];
+};
+
+static void spawn_fds_close(struct spawn_fds *f)
+{
+        for (int i = 0; i < 2; i++) {
+                f->out[i] = safe_close(f->out[i]);
+                f->err[i] = safe_close(f->err[i]);
+                f->notify[i] = safe_close(f->notify[i]);
+        }
+}
+
+static int spawn_fds_open(const struct service *svc, struct spawn_fds *f)
+{
+        *f = (struct spawn_fds){{-1, -1}, {-1, -1}, {-1, -1}};
+        if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
+                return -errno;
+        if (svc->spec->readiness.kind == READINESS_NOTIFY &&
+            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, f->notify) < 0)
+                return -errno;
+        fcntl(f->out[0], F_SETFL, O_NONBLOCK);
+        fcntl(f->err[0], F_SETFL, O_NONBLOCK);
+        return 0;
+}
+
+static int service_watch_fds(struct service *svc, struct spawn_fds *f)
+{
+        struct loop *l = svc->sup->loop;
+        int r;
+
+        svc->out_fd = take_fd(f->out[0]);
+        svc->err_fd = take_fd(f->err[0]);
+        svc->notify_fd = take_fd(f->notify[0]);
+        r = loop_io_add(l, &svc->out_io, svc->out_fd, EPOLLIN, on_stdout);
+        if (r == 0)
+                r = loop_io_add(l, &svc->err_io, svc->err_fd, EPOLLIN, on_stderr);
+        if (r == 0 && svc->notify_fd >= 0)
+                r = loop_io_add(l, &svc->notify_io, svc->notify_fd, EPOLLIN, on_notify);
+        return r;
+}
+
+/* Creates the cgroup once per service; a failure degrades to rlimits. */
+static bool service_ensure_cgroup(struct service *svc)
+{
+        const struct cgroup_root *root = &svc->sup->cgroups;
+        int r;
+
+        if (root->mode == CGROUP_NONE)
+                return false;
+        r = cgroup_create(root, &svc->cg, svc->spec->name, &svc->spec->limits);
+        if (r < 0) {
+                service_log(svc, "unable to create cgroup: %s; using rlimits", strerror(-r));
+                log_warn("service=%s: unable to create cgroup: %s; using rlimits", svc->spec->name, strerror(-r));
+                cgroup_destroy(&svc->cg);
+                return false;
+        }
+        return true;
+}
+
+static int service_spawn(struct service *svc, char *why, size_t n)
+{
+        const struct manifest *m = svc->spec;
+        struct spawn_fds fds;
+        struct spawn_req req = {.argv = m->argv, .cwd = m->working_directory, .notify_target = m->readiness.fd,
+                                .rlimits = &m->limits};
+        _cleanup_(free_envp) char **env = NULL;
+        bool has_cg = service_ensure_cgroup(svc);
+        int r;
+
+        if (m->user || m->group) {
+                r = spawn_resolve_ids(m->user, m->group, &req.uid, &req.gid, why, n);
+                if (r < 0)
+                        return r;
+                req.set_ids = true;
+        }
+        env = build_env(svc, svc->sup->set.notify_path);
+        if (!env)
+                return -ENOMEM;
+        r = spawn_fds_open(svc, &fds);
+        if (r < 0) {
+                spawn_fds_close(&fds);
+                snprintf(why, n, "unable to create pipes: %s", strerror(-r));
+                return r;
+        }
+        req.envp = env;
+        req.stdout_fd = fds.out[1];
+        req.stderr_fd = fds.err[1];
+        req.notify_fd = fds.notify[1];
+        req.cg = has_cg ? &svc->cg : NULL;
+        req.use_rlimit_memory = !has_cg || !svc->cg.dir[CG_MEMORY];
+        r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd);
+        if (r < 0) {
+                spawn_fds_close(&fds);
+                snprintf(why, n, "unable to fork: %s", strerror(-r));
+                return r;
+        }
+        svc->started_real = now_real();
+        sup_child_add(svc->sup, &svc->main);
+        r = service_watch_fds(svc, &fds);
+        spawn_fds_close(&fds);
+        if (r < 0)
+                log_warn("service=%s: unable to watch its output: %s", m->name, strerror(-r));
+        log_debug("service=%s pid=%d: spawned", m->name, (int)svc->main.pid);
+        return 0;
+}
+
+/* ---- exit and kill ---- */
+
+static void service_kill_all(struct service *svc)
+{
+        if (svc->main.pid)
+                pidfd_signal(svc->main.pidfd, svc->main.pid, SIGKILL);
+        if (svc->cg.dir[CG_PIDS] || svc->cg.dir[CG_MEMORY])
+                cgroup_kill_all(&svc->cg);
+        else if (svc->fsm.started_at)
+                kill(-(pid_t)svc->last_pgid, SIGKILL);
+}
+
+static void record_crash(struct service *svc)
+{
+        struct crash_record *c = &svc->crashes[svc->n_crashes++ % CRASH_RECORDS_MAX];
+        unsigned n = logstore_count(&svc->log);
+        size_t len = 0;
+
+        free(c->last_lines);
+        *c = (struct crash_record){.time = now_real()};
+        snprintf(c->reason, sizeof(c->reason), "%s", svc->fsm.reason);
+        if (n > CRASH_LOG_LINES)
+                n = CRASH_LOG_LINES;
+        for (unsigned i = 0; i < n; i++)
+                len += logstore_nth_newest(&svc->log, i)->len + 1;
+        c->last_lines = len ? malloc(len + 1) : NULL;
+        if (!c->last_lines)
+                return;
+        c->last_lines[0] = '\0';
+        for (unsigned i = n; i-- > 0;) {
+                strcat(c->last_lines, logstore_nth_newest(&svc->log, i)->text);
+                if (i)
+                        strcat(c->last_lines, "\n");
+        }
+}
+
+static void describe_status(char *buf, size_t n, int code, int sig)
+{
+        if (sig)
+                snprintf(buf, n, "killed by signal %s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+        else
+                snprintf(buf, n, "exited with code %d", code);
+}
+
+static void service_on_main_exit(struct child *c, int code, int sig)
+{
+        struct service *svc = container_of(c, struct service, main);
+        char what[64];
+
+        if (svc->out_fd >= 0)
+                drain_pipe(svc, svc->out_fd, LOG_STREAM_STDOUT);
+        if (svc->err_fd >= 0)
+                drain_pipe(svc, svc->err_fd, LOG_STREAM_STDERR);
+        logstore_flush(&svc->log, LOG_STREAM_STDOUT, c->pid, now_real(), emit_log_record, svc);
+        logstore_flush(&svc->log, LOG_STREAM_STDERR, c->pid, now_real(), emit_log_record, svc);
+        close_io(svc, &svc->out_io, &svc->out_fd);
+        close_io(svc, &svc->err_io, &svc->err_fd);
+        close_io(svc, &svc->notify_io, &svc->notify_fd);
+        c->pidfd = safe_close(c->pidfd);
+        describe_status(what, sizeof(what), code, sig);
+        service_log(svc, "main process %d %s", (int)c->pid, what);
+        c->pid = 0;
+        if (!svc->fsm.pending[0] && cgroup_check_oom(&svc->cg)) {
+                snprintf(svc->fsm.pending, sizeof(svc->fsm.pending), "limit:memory");
+                sup_emit(svc->sup, SUP_EV_LIMIT, svc, "limit:memory: the kernel killed it at %llu bytes",
+                         (unsigned long long)svc->spec->limits.memory);
+        }
+        service_apply(svc, fsm_exit(&svc->fsm, code, sig, loop_now(svc->sup->loop)));
+}
+
+/* ---- dependencies ---- */
+
+static bool dep_settled(const struct service *d)
+{
+        /* `after` only orders: wait while the other one is on its way up. */
+        return !(d->fsm.state == SVC_STARTING || (d->fsm.state == SVC_LOADING && d->fsm.want_up));
+}
+
+bool service_deps_satisfied(const struct service *svc, char *why, size_t n)
+{
+        for (unsigned i = 0; i < svc->n_requires; i++) {
+                if (svc->requires[i]->fsm.state != SVC_RUNNING) {
+                        snprintf(why, n, "waiting for %s (%s)", service_name(svc->requires[i]),
+                                 svc_state_name(svc->requires[i]->fsm.state));
+                        return false;
+                }
+        }
+        for (unsigned i = 0; i < svc->n_after; i++) {
+                if (!dep_settled(svc->after[i])) {
+                        snprintf(why, n, "after %s (%s)", service_name(svc->after[i]),
+                                 svc_state_name(svc->after[i]->fsm.state));
+                        return false;
+                }
+        }
+        return true;
+}
+
+static void service_check_deps(struct service *svc)
+{
+        char why[FSM_REASON_MAX];
+
+        if (svc->fsm.state != SVC_LOADING || !svc->fsm.want_up)
+                return;
+        if (service_deps_satisfied(svc, why, sizeof(why)))
+                service_dispatch(svc, EV_DEPS_READY);
+        else
+                snprintf(svc->fsm.reason, sizeof(svc->fsm.reason), "%s", why);
+}
+
+static bool dependents_down(const struct service *svc)
+{
+        for (unsigned i = 0; i < svc->n_dependents; i++) {
+                const struct service *d = svc->dependents[i];
+                if (d->stop_pending && svc_state_is_up(d->fsm.state))
+                        return false;
+        }
+        return true;
+}
+
+/* A service marked to stop goes once everything depending on it is down. */
+void service_try_stop(struct service *svc)
+{
+        if (!svc->stop_pending || !dependents_down(svc))
+                return;
+        if (svc->fsm.state == SVC_STOPPING)
+                return;
+        if (svc_state_is_up(svc->fsm.state) || svc->fsm.state == SVC_LOADING || svc->fsm.state == SVC_RESTARTING)
+                service_dispatch(svc, EV_STOP);
+}
+
+static void service_after_change(struct service *svc, enum svc_state from)
+{
+        bool down = !svc_state_is_up(svc->fsm.state);
+
+        for (unsigned i = 0; i < svc->n_dependents; i++)
+                service_check_deps(svc->dependents[i]);
+        if (!down)
+                return;
+        if (svc->stop_pending && svc->fsm.state != SVC_LOADING && svc->fsm.state != SVC_RESTARTING)
+                svc->stop_pending = false;
+        for (unsigned i = 0; i < svc->n_requires; i++)
+                service_try_stop(svc->requires[i]);
+        for (unsigned i = 0; i < svc->n_after; i++)
+                service_try_stop(svc->after[i]);
+        sup_service_down(svc->sup, svc);
+}
+
+/* ---- applying decisions ---- */
+
+static void sync_timer(struct service *svc)
+{
+        struct loop *l = svc->sup->loop;
+
+        if (svc->fsm.deadline == USEC_INFINITY)
+                loop_timer_disarm(l, &svc->fsm_timer);
+        else if (!loop_timer_is_armed(&svc->fsm_timer) || svc->fsm_timer.deadline != svc->fsm.deadline)
+                loop_timer_arm(l, &svc->fsm_timer, svc->fsm.deadline);
+}
+
+static void apply_spawn(struct service *svc)
+{
+        char why[FSM_REASON_MAX] = "";
+        int r = service_spawn(svc, why, sizeof(why));
+
+        if (r < 0) {
+                snprintf(svc->fsm.pending, sizeof(svc->fsm.pending), "spawn: %s", why[0] ? why : strerror(-r));
+                service_log(svc, "%s", svc->fsm.pending);
+                service_apply(svc, fsm_exit(&svc->fsm, SPAWN_EXIT_SETUP, 0, loop_now(svc->sup->loop)));
+                return;
+        }
+        svc->last_pgid = svc->main.pid;
+        if (svc->spec->readiness.kind == READINESS_NONE)
+                service_dispatch(svc, EV_READY);
+}
+
+void service_apply(struct service *svc, struct fsm_result r)
+{
+        unsigned fx = r.effects;
+
+        sync_timer(svc);
+        if (r.to != r.from)
+                sup_emit_state(svc->sup, svc, r.from);
+        if (r.breaker_changed)
+                sup_emit(svc->sup, SUP_EV_BREAKER, svc, "%s", r.breaker == BREAKER_CLOSED
+                                                                     ? "breaker closed: stable again"
+                                                                     : svc->fsm.reason);
+        if (fx & FX_CRASH_RECORD) {
+                record_crash(svc);
+                sup_emit(svc->sup, SUP_EV_CRASH, svc, "%s", svc->fsm.reason);
+        }
+        if (fx & FX_HEALTH_STOP)
+                health_stop(svc);
+        if (fx & FX_SIGNAL_STOP && svc->main.pid)
+                pidfd_signal(svc->main.pidfd, svc->main.pid, svc->spec->stop.signal);
+        if (fx & FX_KILL_ALL)
+                service_kill_all(svc);
+        if (fx & FX_HEALTH_START)
+                health_start(svc);
+        if (fx & FX_SPAWN)
+                apply_spawn(svc);
+        if (fx & FX_CHECK_DEPS)
+                service_check_deps(svc);
+        if (r.to != r.from)
+                service_after_change(svc, r.from);
+        if (svc->stop_pending)
+                service_try_stop(svc);
+}
+
+void service_dispatch(struct service *svc, enum svc_event ev)
+{
+        struct fsm_result r = fsm_event(&svc->fsm, ev, loop_now(svc->sup->loop));
+
+        if (r.is_handled)
+                service_apply(svc, r);
+}
+
+static void service_on_timer(struct loop_timer *t)
+{
+        struct service *svc = container_of(t, struct service, fsm_timer);
+
+        /* Shutting down: no breaker retry, no restart. */
+        if (svc->sup->is_shutting_down && !svc_state_is_up(svc->fsm.state))
+                return;
+        service_dispatch(svc, EV_TIMER);
+}

@@ -1,0 +1,46 @@
+/*
+ * Starting a process: fork, set the child up (session, descriptors,
+ * signals, cgroup, rlimits, ids, directory) and exec.  A failure in the
+ * child is written to its stderr (so it lands in the service's log) and
+ * ends it with exit code 126 (setup) or 127 (exec).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "supervisor/cgroup.h"
+#include "supervisor/manifest.h"
+
+#define SPAWN_EXIT_SETUP 126
+#define SPAWN_EXIT_EXEC 127
+
+struct spawn_req {
+        char *const *argv;          /* borrowed */
+        char *const *envp;          /* borrowed */
+        const char *cwd;            /* NULL = "/" */
+        int stdout_fd, stderr_fd;   /* -1 = /dev/null */
+        int notify_fd;              /* -1 = none */
+        int notify_target;          /* fd number the child sees it as */
+        const struct cgroup *cg;    /* NULL = none */
+        bool set_ids;               /* switch to uid/gid, clear groups */
+        uid_t uid;
+        gid_t gid;
+        const struct limits_spec *rlimits; /* NULL = none; files always,
+                                              memory only if use_rlimit_memory */
+        bool use_rlimit_memory;
+};
+
+/*
+ * spawn_process() - fork and exec per @req.
+ * @pid, @pidfd: the child and a pidfd for it (-1 if the kernel has none).
+ * Return: 0, -errno if fork failed.
+ */
+int spawn_process(const struct spawn_req *req, pid_t *pid, int *pidfd);
+
+/* Resolves a user and group (names or numbers).  Return: 0, -ESRCH if
+ * unknown, -errno.  @why gets a message. */
+int spawn_resolve_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *why, size_t n);
+
+/* Sends @sig through the pidfd when there is one. */
+int pidfd_signal(int pidfd, pid_t pid, int sig);
