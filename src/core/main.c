@@ -188,10 +188,20 @@ static void on_idle_shutdown(void *ctx)
         loop_quit(&d->loop);
 }
 
+static void on_signal_unused(int sig)
+{
+}
+
 static int setup_signals(struct daemon *d)
 {
+        static const int handled[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+        struct sigaction sa = {.sa_handler = on_signal_unused};
         sigset_t mask;
 
+        /* As PID 1 the kernel drops signals left at SIG_DFL, even blocked
+         * ones read through signalfd: install a handler that never runs. */
+        for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
+                sigaction(handled[i], &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);

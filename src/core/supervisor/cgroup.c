@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -412,6 +413,26 @@ bool cgroup_check_pids_max(struct cgroup *cg)
                 return false;
         cg->pids_max_events = (uint64_t)n;
         return true;
+}
+
+int cgroup_oom_eventfd(const struct cgroup *cg)
+{
+        char path[4096], line[64];
+        _cleanup_close_ int efd = -1, ofd = -1;
+
+        if (cg->mode != CGROUP_V1 || !cg->dir[CG_MEMORY])
+                return -EOPNOTSUPP;
+        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (efd < 0)
+                return -errno;
+        snprintf(path, sizeof(path), "%s/memory.oom_control", cg->dir[CG_MEMORY]);
+        ofd = open(path, O_RDONLY | O_CLOEXEC);
+        if (ofd < 0)
+                return -errno;
+        snprintf(line, sizeof(line), "%d %d", efd, ofd);
+        if (write_file(cg->dir[CG_MEMORY], "cgroup.event_control", line) < 0)
+                return -errno;
+        return take_fd(efd);
 }
 
 void cgroup_usage(const struct cgroup *cg, struct cgroup_usage *u)

@@ -73,6 +73,14 @@ unsigned cgroup_count(const struct cgroup *cg);
 bool cgroup_check_oom(struct cgroup *cg);
 bool cgroup_check_pids_max(struct cgroup *cg);
 
+/*
+ * cgroup_oom_eventfd() - an eventfd that becomes readable whenever the
+ * memory controller OOM-kills inside the service's cgroup (v1:
+ * cgroup.event_control + memory.oom_control).  Return: the fd, or
+ * -EOPNOTSUPP (v2 or no memory controller), -errno.
+ */
+int cgroup_oom_eventfd(const struct cgroup *cg);
+
 struct cgroup_usage {
         int64_t memory;     /* bytes, -1 unknown */
         int64_t memory_max; /* bytes, -1 unlimited/unknown */

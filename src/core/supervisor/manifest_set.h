@@ -28,7 +28,7 @@ int manifest_set_load_dir(const char *dir, struct manifest_set *out, struct orb_
 /*
  * manifest_set_check() - validate names and dependencies of @set and sort
  * it into dependency order in place.  Used by load_dir; exposed for tests.
- * Return: 0 or MANIFEST_E_INVALID.
+ * Return: 0, MANIFEST_E_INVALID or -ENOMEM.
  */
 int manifest_set_check(struct manifest_set *set, struct orb_diag *diag);
 

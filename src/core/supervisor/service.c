@@ -74,8 +74,8 @@ int service_new(struct supervisor *sup, struct manifest *spec, struct service **
         svc->spec = spec;
         svc->main = (struct child)CHILD_INIT;
         svc->main.on_exit = service_on_main_exit;
-        svc->out_fd = svc->err_fd = svc->notify_fd = -1;
-        svc->out_io = svc->err_io = svc->notify_io = (struct loop_io)LOOP_IO_INIT;
+        svc->out_fd = svc->err_fd = svc->notify_fd = svc->oom_fd = -1;
+        svc->out_io = svc->err_io = svc->notify_io = svc->oom_io = (struct loop_io)LOOP_IO_INIT;
         svc->fsm_timer = (struct loop_timer)LOOP_TIMER_INIT(service_on_timer);
         svc->health.timer = (struct loop_timer)LOOP_TIMER_INIT(NULL);
         svc->health.check = (struct child)CHILD_INIT;
@@ -110,6 +110,7 @@ void service_free(struct service *svc)
         close_io(svc, &svc->out_io, &svc->out_fd);
         close_io(svc, &svc->err_io, &svc->err_fd);
         close_io(svc, &svc->notify_io, &svc->notify_fd);
+        close_io(svc, &svc->oom_io, &svc->oom_fd);
         loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
         cgroup_destroy(&svc->cg);
         for (unsigned i = 0; i < CRASH_RECORDS_MAX; i++)
@@ -287,6 +288,39 @@ static int service_watch_fds(struct service *svc, struct spawn_fds *f)
         return r;
 }
 
+/* The kernel OOM-killed something in the service: reclaim all of it. */
+static void on_oom(struct loop_io *io, uint32_t revents)
+{
+        struct service *svc = container_of(io, struct service, oom_io);
+        uint64_t n;
+
+        if (read(svc->oom_fd, &n, sizeof(n)) != sizeof(n))
+                return;
+        if (!cgroup_check_oom(&svc->cg))
+                return; /* an OOM condition without a kill */
+        sup_emit(svc->sup, SUP_EV_LIMIT, svc, "limit:memory: the kernel OOM-killed a process at %llu bytes",
+                 (unsigned long long)svc->spec->limits.memory);
+        service_log(svc, "memory limit reached: the kernel killed a process; reclaiming the service");
+        service_apply(svc, fsm_limit(&svc->fsm, "memory", loop_now(svc->sup->loop)));
+}
+
+static void service_watch_oom(struct service *svc)
+{
+        int fd;
+
+        if (svc->oom_fd >= 0 || !svc->spec->limits.memory)
+                return;
+        fd = cgroup_oom_eventfd(&svc->cg);
+        if (fd < 0) {
+                if (fd != -EOPNOTSUPP)
+                        log_warn("service=%s: unable to watch for OOM kills: %s", svc->spec->name, strerror(-fd));
+                return;
+        }
+        svc->oom_fd = fd;
+        if (loop_io_add(svc->sup->loop, &svc->oom_io, fd, EPOLLIN, on_oom) < 0)
+                svc->oom_fd = safe_close(svc->oom_fd);
+}
+
 /* Creates the cgroup once per service; a failure degrades to rlimits. */
 static bool service_ensure_cgroup(struct service *svc)
 {
@@ -302,6 +336,7 @@ static bool service_ensure_cgroup(struct service *svc)
                 cgroup_destroy(&svc->cg);
                 return false;
         }
+        service_watch_oom(svc);
         return true;
 }
 
@@ -396,6 +431,26 @@ static void describe_status(char *buf, size_t n, int code, int sig)
                 snprintf(buf, n, "exited with code %d", code);
 }
 
+/*
+ * Was this death caused by a limit?  Memory: the kernel's OOM kill counter
+ * moved.  Pids: the kernel refused a fork during this run (v1 gives no
+ * live notification, so a failed exit after a refusal is attributed).
+ */
+static void attribute_limit(struct service *svc, int code, int sig)
+{
+        if (svc->fsm.pending[0])
+                return;
+        if (cgroup_check_oom(&svc->cg)) {
+                snprintf(svc->fsm.pending, sizeof(svc->fsm.pending), "limit:memory");
+                sup_emit(svc->sup, SUP_EV_LIMIT, svc, "limit:memory: the kernel killed it at %llu bytes",
+                         (unsigned long long)svc->spec->limits.memory);
+        } else if (cgroup_check_pids_max(&svc->cg) && (code || sig)) {
+                snprintf(svc->fsm.pending, sizeof(svc->fsm.pending), "limit:pids");
+                sup_emit(svc->sup, SUP_EV_LIMIT, svc, "limit:pids: a fork was refused at %u tasks",
+                         svc->spec->limits.pids);
+        }
+}
+
 static void service_on_main_exit(struct child *c, int code, int sig)
 {
         struct service *svc = container_of(c, struct service, main);
@@ -414,11 +469,7 @@ static void service_on_main_exit(struct child *c, int code, int sig)
         describe_status(what, sizeof(what), code, sig);
         service_log(svc, "main process %d %s", (int)c->pid, what);
         c->pid = 0;
-        if (!svc->fsm.pending[0] && cgroup_check_oom(&svc->cg)) {
-                snprintf(svc->fsm.pending, sizeof(svc->fsm.pending), "limit:memory");
-                sup_emit(svc->sup, SUP_EV_LIMIT, svc, "limit:memory: the kernel killed it at %llu bytes",
-                         (unsigned long long)svc->spec->limits.memory);
-        }
+        attribute_limit(svc, code, sig);
         service_apply(svc, fsm_exit(&svc->fsm, code, sig, loop_now(svc->sup->loop)));
 }
 
@@ -455,6 +506,8 @@ static void service_check_deps(struct service *svc)
 
         if (svc->fsm.state != SVC_LOADING || !svc->fsm.want_up)
                 return;
+        if (svc->next_spec)
+                return; /* a new manifest is swapped in first (sup_on_deferred) */
         if (service_deps_satisfied(svc, why, sizeof(why)))
                 service_dispatch(svc, EV_DEPS_READY);
         else

@@ -59,6 +59,8 @@ struct service {
         struct loop_io notify_io;
         struct logstore log;
         struct cgroup cg;
+        int oom_fd;                   /* v1 OOM notification eventfd, or -1 */
+        struct loop_io oom_io;
         struct health health;
         struct crash_record crashes[CRASH_RECORDS_MAX]; /* ring */
         unsigned n_crashes;           /* total ever, ring index = n % MAX */

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Limits: memory and pids through the cgroups this host offers (v2, or v1
+# on hybrid hosts like these machines); a violation kills and reclaims the
+# service and records limit:<which>.  Without cgroups, rlimits.
+source "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: $TEST_NAME: cgroup limits need root (the rlimit path is tested in test-unprivileged)"
+        exit 0
+fi
+
+manifest hog <<EOF
+command: [$TESTSVC, --print, starting, --hog, "200"]
+limits: {memory: 32M}
+backoff: {initial: 5s}
+breaker: off
+EOF
+manifest forker <<EOF
+command: [$TESTSVC, --fork, "10"]
+limits: {pids: 4}
+backoff: {initial: 5s}
+breaker: off
+EOF
+manifest quiet <<EOF
+command: [$TESTSVC, --threads, "3"]
+limits: {memory: 16M, pids: 8, cpu: 20%, files: 64}
+EOF
+orb_start
+mode=$(ctl --json list | jq -r '.[0].name' >/dev/null; "$ORBCTL" list | tail -1)
+echo "limits mode: $mode"
+case "$mode" in
+*cgroup-v1*|*cgroup-v2*) ;;
+*) echo "SKIP: $TEST_NAME: no usable cgroups here: $mode"; orb_stop; exit 0 ;;
+esac
+
+wait_for "hog to be killed" 10 bash -c "[ \$($ORBCTL --json status hog | jq .restarts) -ge 1 ]"
+expect_match "hog crash reason" "$(field hog '.crashes[0].reason')" "^limit:memory"
+ctl events | grep -q "hog: limit: limit:memory" || fail "no limit event for hog"
+expect_match "hog crash record keeps its last output" "$(field hog '.crashes[0].last_lines | join("|")')" "allocated"
+
+wait_for "forker to hit pids.max" 10 bash -c "[ \$($ORBCTL --json status forker | jq .restarts) -ge 1 ]"
+expect_match "forker crash reason" "$(field forker '.crashes[0].reason')" "^limit:pids"
+
+# usage is visible and within the limits
+wait_state quiet running
+expect_eq "memory max" "$(field quiet .limits.memory.max)" 16777216
+expect_eq "pids max" "$(field quiet .limits.pids.max)" 8
+expect_eq "pids current (main + 3 threads)" "$(field quiet .limits.pids.current)" 4
+expect_eq "cpu max" "$(field quiet .limits.cpu.max_percent)" 20
+expect_eq "files max" "$(field quiet .limits.files.max)" 64
+files=$(field quiet .limits.files.current)
+[ "$files" -ge 3 ] && [ "$files" -le 64 ] || fail "files current out of range: $files"
+pid=$(field quiet .pid)
+expect_eq "RLIMIT_NOFILE of the process" "$(awk '/Max open files/ {print $4}' /proc/$pid/limits)" 64
+orb_stop
+pass

@@ -1,0 +1,64 @@
+#!/bin/bash
+# Reload (orbctl reload and SIGHUP) restarts only services whose manifest
+# changed; a bad manifest set is refused whole and nothing changes.
+source "$(dirname "$0")/lib.sh"
+
+manifest same <<EOF
+command: [$TESTSVC, --print, same]
+EOF
+manifest changes <<EOF
+command: [$TESTSVC, --print, v1]
+EOF
+manifest goes <<EOF
+command: [$TESTSVC]
+EOF
+orb_start
+wait_state same running; wait_state changes running; wait_state goes running
+same_pid=$(field same .pid); changes_pid=$(field changes .pid); goes_pid=$(field goes .pid)
+
+# a comment and reformatting do not count as a change
+cat > "$M/same.yaml" <<EOF
+# reformatted, same content
+command:
+  - $TESTSVC
+  - --print
+  - same
+EOF
+manifest changes <<EOF
+command: [$TESTSVC, --print, v2]
+EOF
+rm "$M/goes.yaml"
+manifest new <<EOF
+command: [$TESTSVC, --print, new]
+EOF
+out=$(ctl reload)
+expect_eq "reload summary" "$out" "reloaded: 1 added, 1 removed, 1 changed (restarted), 1 unchanged"
+wait_state changes running
+wait_state new running
+expect_eq "unchanged service keeps its process" "$(field same .pid)" "$same_pid"
+[ "$(field changes .pid)" != "$changes_pid" ] || fail "changed service was not restarted"
+wait_for "new manifest in effect" 5 bash -c "$ORBCTL logs changes | grep -q v2"
+wait_for "removed service gone" 5 bash -c "! $ORBCTL status goes"
+kill -0 "$goes_pid" 2>/dev/null && fail "removed service's process still runs"
+
+# a bad manifest: refused with file and line, nothing changes
+changes_pid=$(field changes .pid)
+manifest changes <<EOF
+command: [$TESTSVC, --print, v3]
+restart: sometimes
+EOF
+set +e; out=$(ctl reload 2>&1); rc=$?; set -e
+expect_eq "bad reload exit code" "$rc" 1
+expect_match "bad reload names file and line" "$out" "invalid-manifest: reload refused, nothing changed: .*changes.yaml:2"
+expect_match "bad reload names the field" "$out" "restart"
+expect_eq "nothing restarted" "$(field changes .pid)" "$changes_pid"
+
+# SIGHUP does the same as orbctl reload
+manifest changes <<EOF
+command: [$TESTSVC, --print, v4]
+EOF
+kill -HUP "$ORB_PID"
+wait_for "SIGHUP reload" 5 bash -c "$ORBCTL logs changes | grep -q v4"
+ctl events | grep -q "reload: 0 added, 0 removed, 1 changed" || fail "no reload event"
+orb_stop
+pass
