@@ -63,7 +63,7 @@ static _Noreturn void usage(int code)
         exit(code);
 }
 
-static _Noreturn void die(int code, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static _Noreturn void die(int code, const char *fmt, ...)
 {
         va_list ap;
 

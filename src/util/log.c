@@ -29,7 +29,7 @@ void log_init(const char *program)
         log_program = program;
 }
 
-static void log_vemit(enum log_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_vemit(enum log_level level, const char *fmt, va_list ap)
 {
         char buf[2048];
         int saved = errno;
