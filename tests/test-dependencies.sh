@@ -24,8 +24,11 @@ manifest log <<EOF
 command: [$TESTSVC, --record, $R, --sleep, "300", --ready-fd-text, "READY=1"]
 readiness: notify
 EOF
+# records: readiness none means running at exec, before the first line
+records() { [ "$(grep -c "^$1" "$R" 2>/dev/null)" = "$2" ]; }
 orb_start
 wait_state web running 10
+wait_for "4 start records" 5 records start 4
 
 starts=$(grep '^start' "$R" | awk '{print $2}' | tr '\n' ' ')
 # db and log start first (no deps); cache only after db is ready; web last
@@ -40,6 +43,7 @@ grep -q "cache: starting -> running" <(ctl events) || fail "cache never became r
 : > "$R"
 ctl stop db >/dev/null
 wait_state db stopped
+wait_for "3 stop records" 5 records stop 3
 expect_eq "web stopped with db" "$(state web)" stopped
 expect_eq "cache stopped with db" "$(state cache)" stopped
 expect_eq "log untouched" "$(state log)" running
@@ -50,6 +54,7 @@ expect_eq "stop order" "$stops" "web cache db "
 : > "$R"
 ctl start web >/dev/null
 wait_state web running 10
+wait_for "3 start records" 5 records start 3
 starts=$(grep '^start' "$R" | awk '{print $2}' | tr '\n' ' ')
 expect_eq "start cascade order" "$starts" "db cache web "
 

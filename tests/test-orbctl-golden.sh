@@ -40,7 +40,7 @@ normalise() {
                 -e 's/^(    cpu +)([0-9.]+ s|-) used/\1CPU used/' \
                 -e 's/^(    pids +)([0-9]+|-) of/\1N of/' \
                 -e 's/(cgroup-v1|cgroup-v2|rlimit)/LIMITS/' \
-                -e 's/^(\S+ +\S+ +)[0-9]+ +[0-9.]+(ms|s|m) /\1    PID      DUR /'
+                -e 's/^(\S+ +\S+) +[0-9]+ +[0-9.]+(ms|s|m) +/\1  PID  DUR  /'
 }
 
 run() {

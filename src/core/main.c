@@ -23,6 +23,7 @@
 
 #include "control.h"
 #include "notify.h"
+#include "supervisor/spawn.h"
 #include "supervisor/supervisor.h"
 #include "util/cleanup.h"
 #include "util/log.h"
@@ -291,6 +292,12 @@ int main(int argc, char **argv)
         int code;
 
         log_init("orbitald");
+        if (spawn_init() < 0) {
+                log_err("unable to reserve descriptors 3..6: %s", strerror(errno));
+                return 111;
+        }
+        /* Teardown is safe from any point of a failed start. */
+        d.signal_fd = d.ctl.fd = d.notify.fd = d.sup.oom_fd = d.loop.epoll_fd = d.loop.timer_fd = -1;
         parse_args(&d, &o, argc, argv);
         explain_privileges();
         raise_nofile();

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -242,22 +241,25 @@ void cgroup_root_deinit(struct cgroup_root *root)
         }
 }
 
-static void write_limits_v1(struct cgroup *cg, const struct limits_spec *l)
+/*
+ * A fresh v1 cgroup is unlimited, so only real limits are written (each
+ * write costs: a CPU quota write walks every task group of the system).
+ * A reused one (after a reload) gets every value, to undo old limits.
+ */
+static void write_limits_v1(struct cgroup *cg, const struct limits_spec *l, bool is_fresh)
 {
         char v[64];
 
-        if (cg->dir[CG_MEMORY]) {
-                snprintf(v, sizeof(v), "%" PRIu64, l->memory ? l->memory : (uint64_t)-1);
-                if (!l->memory)
-                        snprintf(v, sizeof(v), "-1");
+        if (cg->dir[CG_MEMORY] && (l->memory || !is_fresh)) {
+                snprintf(v, sizeof(v), l->memory ? "%" PRIu64 : "-1", l->memory);
                 write_file(cg->dir[CG_MEMORY], "memory.limit_in_bytes", v);
         }
-        if (cg->dir[CG_PIDS]) {
+        if (cg->dir[CG_PIDS] && (l->pids || !is_fresh)) {
                 snprintf(v, sizeof(v), l->pids ? "%u" : "max", l->pids);
                 write_file(cg->dir[CG_PIDS], "pids.max", v);
         }
-        if (cg->dir[CG_CPU]) {
-                write_file(cg->dir[CG_CPU], "cpu.cfs_period_us", "100000");
+        if (cg->dir[CG_CPU] && (l->cpu_pc || !is_fresh)) {
+                /* The period stays at the kernel's 100 ms default. */
                 snprintf(v, sizeof(v), "%ld", l->cpu_pc ? (long)l->cpu_pc * 1000 : -1L);
                 write_file(cg->dir[CG_CPU], "cpu.cfs_quota_us", v);
         }
@@ -284,18 +286,26 @@ int cgroup_create(const struct cgroup_root *root, struct cgroup *cg, const char 
                   const struct limits_spec *limits)
 {
         char path[4096];
+        bool is_reused = false;
 
         if (root->mode == CGROUP_NONE)
                 return 0;
         for (int c = 0; c < _CG_N; c++) {
                 if (!root->has[c] || cg->dir[c])
                         continue;
+                /* v1 cpu only throttles (usage is in cpuacct): skip it
+                 * for a service without a CPU limit. */
+                if (root->mode == CGROUP_V1 && c == CG_CPU && !limits->cpu_pc)
+                        continue;
                 if (root->mode == CGROUP_V2 && c != CG_MEMORY) {
                         continue; /* one directory holds every controller */
                 }
                 snprintf(path, sizeof(path), "%s/%s", root->base[c], service);
-                if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                        return -errno;
+                if (mkdir(path, 0755) < 0) {
+                        if (errno != EEXIST)
+                                return -errno;
+                        is_reused = true;
+                }
                 cg->dir[c] = strdup(path);
                 if (!cg->dir[c])
                         return -ENOMEM;
@@ -305,12 +315,15 @@ int cgroup_create(const struct cgroup_root *root, struct cgroup *cg, const char 
                         cg->dir[c] = strdup(cg->dir[CG_MEMORY]);
                 write_limits_v2(cg, limits);
         } else {
-                write_limits_v1(cg, limits);
+                write_limits_v1(cg, limits, !is_reused);
         }
         cg->mode = root->mode;
-        /* Take the current counters as the baseline (a reused cgroup). */
-        cgroup_check_oom(cg);
-        cgroup_check_pids_max(cg);
+        if (is_reused) {
+                /* Take the current counters as the baseline; a new
+                 * cgroup's start at zero. */
+                cgroup_check_oom(cg);
+                cgroup_check_pids_max(cg);
+        }
         return 0;
 }
 
@@ -415,24 +428,26 @@ bool cgroup_check_pids_max(struct cgroup *cg)
         return true;
 }
 
-int cgroup_oom_eventfd(const struct cgroup *cg)
+int cgroup_oom_watch(struct cgroup *cg, int eventfd)
 {
         char path[4096], line[64];
-        _cleanup_close_ int efd = -1, ofd = -1;
+        _cleanup_close_ int ofd = -1;
+        int r;
 
         if (cg->mode != CGROUP_V1 || !cg->dir[CG_MEMORY])
                 return -EOPNOTSUPP;
-        efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (efd < 0)
-                return -errno;
+        if (cg->has_oom_watch)
+                return 0;
         snprintf(path, sizeof(path), "%s/memory.oom_control", cg->dir[CG_MEMORY]);
         ofd = open(path, O_RDONLY | O_CLOEXEC);
         if (ofd < 0)
                 return -errno;
-        snprintf(line, sizeof(line), "%d %d", efd, ofd);
-        if (write_file(cg->dir[CG_MEMORY], "cgroup.event_control", line) < 0)
-                return -errno;
-        return take_fd(efd);
+        snprintf(line, sizeof(line), "%d %d", eventfd, ofd);
+        r = write_file(cg->dir[CG_MEMORY], "cgroup.event_control", line);
+        if (r < 0)
+                return r;
+        cg->has_oom_watch = true;
+        return 0;
 }
 
 void cgroup_usage(const struct cgroup *cg, struct cgroup_usage *u)

@@ -39,6 +39,7 @@ struct cgroup {
         char *dir[_CG_N];   /* owned; NULL where the controller is missing;
                                v2: every entry is the same one directory */
         uint64_t oom_kills; /* memory OOM kills seen at the last check */
+        bool has_oom_watch; /* registered with the supervisor's eventfd */
         uint64_t pids_max_events;
 };
 
@@ -74,12 +75,13 @@ bool cgroup_check_oom(struct cgroup *cg);
 bool cgroup_check_pids_max(struct cgroup *cg);
 
 /*
- * cgroup_oom_eventfd() - an eventfd that becomes readable whenever the
- * memory controller OOM-kills inside the service's cgroup (v1:
- * cgroup.event_control + memory.oom_control).  Return: the fd, or
- * -EOPNOTSUPP (v2 or no memory controller), -errno.
+ * cgroup_oom_watch() - make @eventfd readable whenever the memory
+ * controller hits its limit in the service's cgroup (v1:
+ * cgroup.event_control + memory.oom_control).  One eventfd can watch
+ * every service; the registration lasts as long as the cgroup.
+ * Return: 0, -EOPNOTSUPP (v2 or no memory controller), -errno.
  */
-int cgroup_oom_eventfd(const struct cgroup *cg);
+int cgroup_oom_watch(struct cgroup *cg, int eventfd);
 
 struct cgroup_usage {
         int64_t memory;     /* bytes, -1 unknown */

@@ -74,8 +74,8 @@ int service_new(struct supervisor *sup, struct manifest *spec, struct service **
         svc->spec = spec;
         svc->main = (struct child)CHILD_INIT;
         svc->main.on_exit = service_on_main_exit;
-        svc->out_fd = svc->err_fd = svc->notify_fd = svc->oom_fd = -1;
-        svc->out_io = svc->err_io = svc->notify_io = svc->oom_io = (struct loop_io)LOOP_IO_INIT;
+        svc->out_fd = svc->err_fd = svc->notify_fd = -1;
+        svc->out_io = svc->err_io = svc->notify_io = (struct loop_io)LOOP_IO_INIT;
         svc->fsm_timer = (struct loop_timer)LOOP_TIMER_INIT(service_on_timer);
         svc->health.timer = (struct loop_timer)LOOP_TIMER_INIT(NULL);
         svc->health.check = (struct child)CHILD_INIT;
@@ -110,7 +110,6 @@ void service_free(struct service *svc)
         close_io(svc, &svc->out_io, &svc->out_fd);
         close_io(svc, &svc->err_io, &svc->err_fd);
         close_io(svc, &svc->notify_io, &svc->notify_fd);
-        close_io(svc, &svc->oom_io, &svc->oom_fd);
         loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
         cgroup_destroy(&svc->cg);
         for (unsigned i = 0; i < CRASH_RECORDS_MAX; i++)
@@ -289,36 +288,25 @@ static int service_watch_fds(struct service *svc, struct spawn_fds *f)
 }
 
 /* The kernel OOM-killed something in the service: reclaim all of it. */
-static void on_oom(struct loop_io *io, uint32_t revents)
+void service_check_oom(struct service *svc)
 {
-        struct service *svc = container_of(io, struct service, oom_io);
-        uint64_t n;
-
-        if (read(svc->oom_fd, &n, sizeof(n)) != sizeof(n))
+        if (!svc_state_is_up(svc->fsm.state) || !cgroup_check_oom(&svc->cg))
                 return;
-        if (!cgroup_check_oom(&svc->cg))
-                return; /* an OOM condition without a kill */
         sup_emit(svc->sup, SUP_EV_LIMIT, svc, "limit:memory: the kernel OOM-killed a process at %llu bytes",
                  (unsigned long long)svc->spec->limits.memory);
         service_log(svc, "memory limit reached: the kernel killed a process; reclaiming the service");
         service_apply(svc, fsm_limit(&svc->fsm, "memory", loop_now(svc->sup->loop)));
 }
 
-static void service_watch_oom(struct service *svc)
+void service_watch_oom(struct service *svc)
 {
-        int fd;
+        int r;
 
-        if (svc->oom_fd >= 0 || !svc->spec->limits.memory)
+        if (svc->sup->oom_fd < 0 || !svc->spec->limits.memory)
                 return;
-        fd = cgroup_oom_eventfd(&svc->cg);
-        if (fd < 0) {
-                if (fd != -EOPNOTSUPP)
-                        log_warn("service=%s: unable to watch for OOM kills: %s", svc->spec->name, strerror(-fd));
-                return;
-        }
-        svc->oom_fd = fd;
-        if (loop_io_add(svc->sup->loop, &svc->oom_io, fd, EPOLLIN, on_oom) < 0)
-                svc->oom_fd = safe_close(svc->oom_fd);
+        r = cgroup_oom_watch(&svc->cg, svc->sup->oom_fd);
+        if (r < 0 && r != -EOPNOTSUPP)
+                log_warn("service=%s: unable to watch for OOM kills: %s", svc->spec->name, strerror(-r));
 }
 
 /* Creates the cgroup once per service; a failure degrades to rlimits. */

@@ -32,7 +32,15 @@ struct spawn_req {
 };
 
 /*
- * spawn_process() - fork and exec per @req.
+ * spawn_init() - reserve descriptors 3..6 for staging children's
+ * descriptors.  Call first thing in main(), before anything else opens a
+ * descriptor; whatever was inherited at 3..6 is replaced.
+ * Return: 0, -errno.
+ */
+int spawn_init(void);
+
+/*
+ * spawn_process() - start a process per @req (see spawn.c for how).
  * @pid, @pidfd: the child and a pidfd for it (-1 if the kernel has none).
  * Return: 0, -errno if fork failed.
  */

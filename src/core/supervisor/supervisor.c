@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +32,32 @@
 #include "util/log.h"
 
 static void sup_on_deferred(struct loop_defer *d);
+
+/* Some service's memory cgroup hit its limit: find which (rare, O(n)). */
+static void sup_on_oom(struct loop_io *io, uint32_t revents)
+{
+        struct supervisor *sup = container_of(io, struct supervisor, oom_io);
+        uint64_t n;
+
+        if (read(sup->oom_fd, &n, sizeof(n)) != sizeof(n))
+                return;
+        for (unsigned i = 0; i < sup->n_services; i++)
+                service_check_oom(sup->services[i]);
+}
+
+static void sup_watch_oom(struct supervisor *sup)
+{
+        sup->oom_fd = -1;
+        sup->oom_io = (struct loop_io)LOOP_IO_INIT;
+        if (sup->cgroups.mode != CGROUP_V1 || !sup->cgroups.has[CG_MEMORY])
+                return; /* v2: memory.oom.group kills the whole service */
+        sup->oom_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (sup->oom_fd < 0 || loop_io_add(sup->loop, &sup->oom_io, sup->oom_fd, EPOLLIN, sup_on_oom) < 0) {
+                log_warn("unable to watch for OOM kills (%s): a service is reclaimed when its main process dies",
+                         strerror(errno));
+                sup->oom_fd = safe_close(sup->oom_fd);
+        }
+}
 
 int sup_init(struct supervisor *sup, struct loop *loop, const struct sup_settings *set)
 {
@@ -42,6 +70,7 @@ int sup_init(struct supervisor *sup, struct loop *loop, const struct sup_setting
                 log_warn("limits: rlimits only (open files, address space); %s", sup->cgroups.reason);
         else
                 log_info("limits: %s: %s", cgroup_mode_name(sup->cgroups.mode), sup->cgroups.reason);
+        sup_watch_oom(sup);
         return 0;
 }
 
@@ -59,6 +88,8 @@ void sup_deinit(struct supervisor *sup)
         }
         free(sup->services);
         free(sup->children);
+        loop_io_remove(sup->loop, &sup->oom_io);
+        sup->oom_fd = safe_close(sup->oom_fd);
         cgroup_root_deinit(&sup->cgroups);
         *sup = (struct supervisor){0};
 }

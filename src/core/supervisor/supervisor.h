@@ -59,8 +59,6 @@ struct service {
         struct loop_io notify_io;
         struct logstore log;
         struct cgroup cg;
-        int oom_fd;                   /* v1 OOM notification eventfd, or -1 */
-        struct loop_io oom_io;
         struct health health;
         struct crash_record crashes[CRASH_RECORDS_MAX]; /* ring */
         unsigned n_crashes;           /* total ever, ring index = n % MAX */
@@ -119,6 +117,8 @@ struct supervisor {
         struct loop *loop;            /* borrowed */
         struct sup_settings set;
         struct cgroup_root cgroups;
+        int oom_fd;                   /* v1 OOM notifications of every service */
+        struct loop_io oom_io;
         struct service **services;    /* owned array, dependency order */
         unsigned n_services;
         struct child **children;      /* borrowed: every live child we reap */
@@ -207,6 +207,11 @@ const char *service_name(const struct service *svc);
 void service_notify_message(struct service *svc, const char *msg, size_t len);
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid);
 const char *event_kind_name(enum sup_event_kind k);
+
+/* The kernel hit a memory limit somewhere: reclaim the service(s). */
+void service_check_oom(struct service *svc);
+/* Registers the service's cgroup with the supervisor's OOM eventfd. */
+void service_watch_oom(struct service *svc);
 
 /* ---- health.c ---- */
 void health_start(struct service *svc);
