@@ -25,8 +25,16 @@ manifest quiet <<EOF
 command: [$TESTSVC, --threads, "3"]
 limits: {memory: 16M, pids: 8, cpu: 20%, files: 64}
 EOF
+# a stale directory of an orbitald that died (pid 99999 is above pid_max here)
+own_memcg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+stale=/sys/fs/cgroup/memory${own_memcg%/}/orbital-99999
+mkdir -p "$stale/svc" 2>/dev/null || stale=
 orb_start
-mode=$(ctl --json list | jq -r '.[0].name' >/dev/null; "$ORBCTL" list | tail -1)
+if [ -n "$stale" ]; then
+        [ ! -e "$stale" ] || fail "stale cgroup $stale was not removed"
+        grep -q "removed stale cgroup .*orbital-99999" "$T/orbitald.log" || fail "no log line for the stale cgroup"
+fi
+mode=$("$ORBCTL" list | tail -1)
 echo "limits mode: $mode"
 case "$mode" in
 *cgroup-v1*|*cgroup-v2*) ;;

@@ -49,6 +49,7 @@ struct client {
         enum follow_kind follow;
         char follow_service[MANIFEST_NAME_MAX]; /* logs -f: whose */
         unsigned long dropped;      /* follow records lost to a slow reader */
+        unsigned long overflow;     /* items of this reply that did not fit */
         bool is_dead;
         struct loop_defer free_defer;
 };
@@ -112,13 +113,25 @@ drop:
 
 static void send_item(struct client *c, json_t *item)
 {
-        client_queue(c, json_pack("{s:o}", "item", item), CONTROL_QUEUE_MAX);
+        if (!client_queue(c, json_pack("{s:o}", "item", item), CONTROL_QUEUE_MAX))
+                c->overflow++;
 }
 
+__attribute__((format(printf, 3, 4))) static void send_error(struct client *c, const char *code, const char *fmt,
+                                                             ...);
+
+/* The final message; a reply that lost items says so instead of "ok". */
 static void send_ok(struct client *c, json_t *result)
 {
+        if (c->overflow) {
+                json_decref(result);
+                send_error(c, "reply-too-large", "%lu items did not fit the %u-byte reply queue; ask for fewer",
+                           c->overflow, CONTROL_QUEUE_MAX);
+                c->overflow = 0;
+                return;
+        }
         client_queue(c, json_pack("{s:b,s:o}", "ok", 1, "result", result ? result : json_object()),
-                     CONTROL_QUEUE_MAX);
+                     CONTROL_QUEUE_MAX + CONTROL_MSG_MAX);
         client_flush(c);
 }
 

@@ -136,10 +136,49 @@ static bool is_fs(const char *path, long magic)
         return statfs(path, &s) == 0 && (long)s.f_type == magic;
 }
 
+/*
+ * Removes what an orbitald that died without cleaning up left in @parent:
+ * directories named orbital-<pid> whose pid is gone.  A directory that
+ * still holds processes (services that outlived a kill -9) is left alone
+ * and reported.
+ */
+static void remove_stale(const char *parent)
+{
+        _cleanup_(closedirp_) DIR *d = opendir(parent);
+        struct dirent *e;
+        char path[4096], sub[4096 + 256];
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                int pid;
+                if (sscanf(e->d_name, "orbital-%d", &pid) != 1 || pid <= 0 || pid == getpid())
+                        continue;
+                if (kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
+                _cleanup_(closedirp_) DIR *sd = opendir(path);
+                struct dirent *se;
+                while (sd && (se = readdir(sd)))
+                        if (se->d_type == DT_DIR && se->d_name[0] != '.') {
+                                snprintf(sub, sizeof(sub), "%s/%s", path, se->d_name);
+                                rmdir(sub);
+                        }
+                if (rmdir(path) == 0)
+                        log_info("removed stale cgroup %s", path);
+                else
+                        log_warn("stale cgroup %s of a dead orbitald still holds processes: %s", path,
+                                 strerror(errno));
+        }
+}
+
 static bool make_base(struct cgroup_root *root, enum cgroup_ctl c, const char *mount, const char *own,
                       const char *name)
 {
         char path[4096];
+
+        snprintf(path, sizeof(path), "%s%s", mount, own);
+        remove_stale(path);
 
         snprintf(path, sizeof(path), "%s%s/%s", mount, own, name);
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
