@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/paths.h"
 #include "util/time.h"
+#include "util/unixsock.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 100
@@ -77,18 +77,13 @@ __attribute__((format(printf, 2, 3))) static _Noreturn void die(int code, const 
 
 static int connect_control(const char *path)
 {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int fd;
+        int fd = unix_connect(path, SOCK_SEQPACKET);
 
-        if (strlen(path) >= sizeof(sa.sun_path))
+        if (fd == -ENAMETOOLONG)
                 die(EXIT_USAGE, "socket path too long: %s", path);
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                die(EXIT_SYSTEM, "unable to create a socket: %s", strerror(errno));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 die(EXIT_SYSTEM, "unable to connect to orbitald at %s: %s (is it running? see --socket)", path,
-                    strerror(errno));
+                    strerror(-fd));
         return fd;
 }
 

@@ -18,12 +18,12 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/unixsock.h"
 
 struct packet {
         struct packet *next;
@@ -645,22 +645,15 @@ static void control_on_log(void *ctx, const struct service *svc, const struct lo
 
 int control_init(struct control *ctl, struct loop *loop, struct supervisor *sup, const char *path)
 {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int r;
 
         *ctl = (struct control){.loop = loop, .sup = sup, .fd = -1, .io = LOOP_IO_INIT, .owner_uid = geteuid()};
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
         ctl->path = strdup(path);
         if (!ctl->path)
                 return -ENOMEM;
-        ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ctl->fd = unix_listen(path, SOCK_SEQPACKET, 64);
         if (ctl->fd < 0)
-                return -errno;
-        unlink(path);
-        if (bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ctl->fd, 64) < 0)
-                return -errno;
+                return ctl->fd;
         /* Anyone may read; the peer-credential check guards changes. */
         chmod(path, 0666);
         r = loop_io_add(loop, &ctl->io, ctl->fd, EPOLLIN, control_on_accept);

@@ -10,12 +10,12 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "notify.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/unixsock.h"
 
 static void notify_on_io(struct loop_io *io, uint32_t revents)
 {
@@ -48,23 +48,16 @@ static void notify_on_io(struct loop_io *io, uint32_t revents)
 
 int notify_socket_init(struct notify_socket *ns, struct supervisor *sup, const char *path)
 {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         int one = 1;
 
         *ns = (struct notify_socket){.sup = sup, .fd = -1, .io = LOOP_IO_INIT};
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
         ns->path = strdup(path);
         if (!ns->path)
                 return -ENOMEM;
-        ns->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ns->fd = unix_listen(path, SOCK_DGRAM, 0);
         if (ns->fd < 0)
-                return -errno;
+                return ns->fd;
         if (setsockopt(ns->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
-                return -errno;
-        unlink(path);
-        if (bind(ns->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;
         chmod(path, 0666); /* services may run as other users */
         return loop_io_add(sup->loop, &ns->io, ns->fd, EPOLLIN, notify_on_io);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "util/diag.h"
+#include "util/strbuf.h"
 
 /**
  * diag_set() - record where and why input was refused.
@@ -53,22 +54,6 @@ void diag_set_file(struct orb_diag *d, const char *file)
                 snprintf(d->file, sizeof(d->file), "%s", file ? file : "");
 }
 
-/* snprintf at *pos, never past n - 1. */
-__attribute__((format(printf, 4, 5))) static void append(char *buf, unsigned n, unsigned *pos,
-                                                          const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        if (*pos + 1 >= n)
-                return;
-        va_start(ap, fmt);
-        r = vsnprintf(buf + *pos, n - *pos, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-        *pos = *pos + (unsigned)r >= n ? n - 1 : *pos + (unsigned)r;
-}
 
 /**
  * diag_format() - render a diagnostic on one line.
@@ -82,22 +67,22 @@ __attribute__((format(printf, 4, 5))) static void append(char *buf, unsigned n, 
  */
 char *diag_format(const struct orb_diag *d, char *buf, unsigned n)
 {
-        unsigned pos = 0;
+        size_t pos = 0;
 
         if (!n)
                 return buf;
         buf[0] = '\0';
-        append(buf, n, &pos, "%s", d->file);
+        buf_appendf(buf, n, &pos, "%s", d->file);
         if (d->line) {
-                append(buf, n, &pos, "%s%u", d->file[0] ? ":" : "", d->line);
+                buf_appendf(buf, n, &pos, "%s%u", d->file[0] ? ":" : "", d->line);
                 if (d->column)
-                        append(buf, n, &pos, ":%u", d->column);
+                        buf_appendf(buf, n, &pos, ":%u", d->column);
         }
         if (pos)
-                append(buf, n, &pos, ": ");
+                buf_appendf(buf, n, &pos, ": ");
         if (d->field[0])
-                append(buf, n, &pos, "%s: ", d->field);
-        append(buf, n, &pos, "%s", d->message);
+                buf_appendf(buf, n, &pos, "%s: ", d->field);
+        buf_appendf(buf, n, &pos, "%s", d->message);
         return buf;
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/strbuf.h"
 #include "util/time.h"
 
 #define USEC_PER_MIN (60 * USEC_PER_SEC)
@@ -254,24 +255,6 @@ bool parse_size(const char *s, uint64_t *out)
         return true;
 }
 
-/* snprintf at *pos; keeps *pos at most n - 1 so later calls stay in buf. */
-__attribute__((format(printf, 4, 5))) static void append(char *buf, size_t n, size_t *pos, const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        if (*pos + 1 >= n)
-                return;
-        va_start(ap, fmt);
-        r = vsnprintf(buf + *pos, n - *pos, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-        *pos += (size_t)r;
-        if (*pos >= n)
-                *pos = n - 1;
-}
-
 /* "<whole>[.<frac without trailing zeros>]<unit>". */
 static void append_fraction(char *buf, size_t n, size_t *pos, uint64_t whole, uint64_t frac, int digits,
                             const char *unit)
@@ -280,14 +263,14 @@ static void append_fraction(char *buf, size_t n, size_t *pos, uint64_t whole, ui
         size_t len;
 
         if (!frac) {
-                append(buf, n, pos, "%" PRIu64 "%s", whole, unit);
+                buf_appendf(buf, n, pos, "%" PRIu64 "%s", whole, unit);
                 return;
         }
         snprintf(f, sizeof(f), "%0*" PRIu64, digits, frac);
         len = strlen(f);
         while (len > 0 && f[len - 1] == '0')
                 f[--len] = '\0';
-        append(buf, n, pos, "%" PRIu64 ".%s%s", whole, f, unit);
+        buf_appendf(buf, n, pos, "%" PRIu64 ".%s%s", whole, f, unit);
 }
 
 /**
@@ -309,21 +292,21 @@ char *format_duration(char *buf, size_t n, usec_t d)
                 return buf;
         buf[0] = '\0';
         if (d == 0 || d == USEC_INFINITY) {
-                append(buf, n, &pos, "%s", d ? "infinity" : "0");
+                buf_appendf(buf, n, &pos, "%s", d ? "infinity" : "0");
                 return buf;
         }
         if (d >= USEC_PER_HOUR)
-                append(buf, n, &pos, "%" PRIu64 "h", d / USEC_PER_HOUR);
+                buf_appendf(buf, n, &pos, "%" PRIu64 "h", d / USEC_PER_HOUR);
         rest = d % USEC_PER_HOUR;
         if (rest >= USEC_PER_MIN)
-                append(buf, n, &pos, "%" PRIu64 "m", rest / USEC_PER_MIN);
+                buf_appendf(buf, n, &pos, "%" PRIu64 "m", rest / USEC_PER_MIN);
         rest %= USEC_PER_MIN;
         if (rest >= USEC_PER_SEC)
                 append_fraction(buf, n, &pos, rest / USEC_PER_SEC, rest % USEC_PER_SEC, 6, "s");
         else if (rest >= USEC_PER_MSEC)
                 append_fraction(buf, n, &pos, rest / USEC_PER_MSEC, rest % USEC_PER_MSEC, 3, "ms");
         else if (rest)
-                append(buf, n, &pos, "%" PRIu64 "us", rest);
+                buf_appendf(buf, n, &pos, "%" PRIu64 "us", rest);
         return buf;
 }
 

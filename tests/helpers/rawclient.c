@@ -15,18 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "util/unixsock.h"
+
 static int dial(const char *path)
 {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        int fd = unix_connect(path, SOCK_SEQPACKET);
 
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                fprintf(stderr, "rawclient: connect %s: %s\n", path, strerror(errno));
+        if (fd < 0) {
+                fprintf(stderr, "rawclient: connect %s: %s\n", path, strerror(-fd));
                 exit(111);
         }
         return fd;
