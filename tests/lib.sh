@@ -1,7 +1,7 @@
 # Integration-test harness, sourced by every tests/test-*.sh.
 # Starts a real orbitald in a fresh temporary directory with real children
 # and signals; cleans everything up on exit, whatever happened.
-# The benchmarks in bench/ start orbitald the same way.
+# bench/supervise starts orbitald with the same options (-m, -r, -s).
 set -euo pipefail
 
 ORB_BIN=${ORB_BIN:?set ORB_BIN to the build directory}
@@ -28,6 +28,9 @@ fail() {
 cleanup() {
         local rc=$?
         if [ -n "$ORB_PID" ] && kill -0 "$ORB_PID" 2>/dev/null; then
+                # a failed test: let orbitald stop its services, then insist
+                kill -TERM "$ORB_PID" 2>/dev/null || true
+                for _ in $(seq 1 100); do kill -0 "$ORB_PID" 2>/dev/null || break; sleep 0.05; done
                 kill -9 "$ORB_PID" 2>/dev/null || true
         fi
         # anything a test service left behind (matched by our temp dir)

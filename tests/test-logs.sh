@@ -9,6 +9,11 @@ EOF
 manifest partial <<EOF
 command: "printf 'no newline at end'"
 EOF
+manifest binary <<EOF
+command: |
+  printf 'bad \377\376 bytes\n'; exec $TESTSVC --sd-notify "\$(printf 'STATUS=x\377y')" --sd-notify READY=1
+readiness: notify
+EOF
 manifest ticker <<EOF
 command: "while true; do echo tick; sleep 0.1; done"
 EOF
@@ -24,6 +29,14 @@ expect_eq "records carry the pid" "$(ctl --json logs talker -n 1 | jq .pid)" "$(
 wait_state partial stopped
 expect_eq "unterminated line" "$(ctl --json logs partial -n 2 | jq -r 'select(.stream=="stdout") .text')" \
         "no newline at end"
+
+# invalid UTF-8 from a service: replaced in replies, kept raw on disk
+wait_state binary running
+expect_eq "invalid bytes replaced" "$(ctl --json logs binary -n 10 | jq -r 'select(.stream=="stdout") .text' | head -1)" \
+        "bad $(printf '\xef\xbf\xbd\xef\xbf\xbd') bytes"
+expect_eq "status text repaired" "$(field binary .status_text)" "x$(printf '\xef\xbf\xbd')y"
+grep -q "$(printf 'bad \377\376 bytes')" "$T/state/logs/binary.log" || fail "raw bytes not kept in the file"
+expect_eq "events -n beyond the ring" "$(ctl --json events -n 5000 | jq -s length)" "$(ctl --json events | jq -s length)"
 
 # rotation: talker.log stays under the limit, older files kept, at most 2
 wait_for "rotation" 5 test -e "$T/state/logs/talker.log.1"

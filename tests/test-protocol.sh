@@ -28,6 +28,19 @@ expect_match "oversized" "$("$RAW" "$ORBITAL_SOCKET" --size 70000)" '"code":"bad
 "$RAW" "$ORBITAL_SOCKET" --fuzz 3000 >/dev/null || fail "random-message flood client failed"
 "$RAW" "$ORBITAL_SOCKET" --hangup 200 || fail "hangup client failed"
 
+# a second orbitald on the same run directory refuses to take its sockets
+set +e
+"$ORBITALD" -m "$M" -r "$T/run" -s "$T/state2" > "$T/second.log" 2>&1; rc=$?
+set -e
+expect_eq "second orbitald: exit code" "$rc" 111
+grep -q "another orbitald is serving it" "$T/second.log" || fail "second orbitald: $(cat "$T/second.log")"
+# bad options: exit 100 and say what was expected
+set +e
+"$ORBITALD" --log-keep lots > "$T/opt.log" 2>&1; rc=$?
+set -e
+expect_eq "bad --log-keep: exit code" "$rc" 100
+grep -q "expected a number 0..100, found 'lots'" "$T/opt.log" || fail "bad --log-keep message: $(cat "$T/opt.log")"
+
 kill -0 "$ORB_PID" || fail "orbitald died"
 expect_eq "still serving" "$(state svc)" running
 expect_eq "same service" "$(ctl --json list | jq length)" 1

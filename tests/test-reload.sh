@@ -60,5 +60,31 @@ EOF
 kill -HUP "$ORB_PID"
 wait_for "SIGHUP reload" 5 bash -c "$ORBCTL logs changes | grep -q v4"
 ctl events | grep -q "reload: 0 added, 0 removed, 1 changed" || fail "no reload event"
+
+# a changed service an operator stopped stays stopped
+ctl stop same >/dev/null
+wait_state same stopped
+manifest same <<EOF
+command: [$TESTSVC, --print, same-v2]
+EOF
+ctl reload >/dev/null
+sleep 0.3
+expect_eq "stopped service stays stopped after reload" "$(state same)" stopped
+
+# no reload while shutting down: a slow stopper keeps orbitald in shutdown
+manifest slow <<EOF
+command: [$TESTSVC, --ignore-term]
+stop: {timeout: 2s}
+EOF
+ctl reload >/dev/null
+wait_state slow running
+kill -TERM "$ORB_PID"
+wait_for "shutdown to begin" 5 bash -c "$ORBCTL list | grep -q stopping"
+manifest late <<EOF
+command: [$TESTSVC]
+EOF
+set +e; out=$(ctl reload 2>&1); rc=$?; set -e
+expect_eq "reload during shutdown: exit code" "$rc" 1
+expect_match "reload during shutdown: message" "$out" "shutting down"
 orb_stop
 pass

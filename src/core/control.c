@@ -130,8 +130,11 @@ static void send_ok(struct client *c, json_t *result)
                 c->overflow = 0;
                 return;
         }
-        client_queue(c, json_pack("{s:b,s:o}", "ok", 1, "result", result ? result : json_object()),
-                     CONTROL_QUEUE_MAX + CONTROL_MSG_MAX);
+        if (!client_queue(c, json_pack("{s:b,s:o}", "ok", 1, "result", result ? result : json_object()),
+                          CONTROL_QUEUE_MAX + CONTROL_MSG_MAX)) {
+                send_error(c, "reply-too-large", "the reply does not fit one %d-byte message", CONTROL_MSG_MAX);
+                return;
+        }
         client_flush(c);
 }
 
@@ -405,6 +408,10 @@ static void m_op(struct request *rq, enum sup_op op)
 
         if (!svc)
                 return;
+        if (rq->c->ctl->sup->is_shutting_down) {
+                send_error(rq->c, "invalid-state", "%s: orbitald is shutting down", rq->method);
+                return;
+        }
         r = sup_request(rq->c->ctl->sup, svc, op);
         if (r == SUP_E_NOOP)
                 send_error(rq->c, "invalid-state", "%s: nothing to do: service '%s' is %s%s", rq->method,
@@ -430,6 +437,10 @@ static void m_reload(struct request *rq)
         char msg[1024];
         int r = sup_reload(rq->c->ctl->sup, &sum, &diag);
 
+        if (r == -ESHUTDOWN) {
+                send_error(rq->c, "invalid-state", "reload: orbitald is shutting down");
+                return;
+        }
         if (r == MANIFEST_E_INVALID || r < 0) {
                 if (r < 0 && !diag.message[0])
                         snprintf(diag.message, sizeof(diag.message), "%s", strerror(-r));
@@ -469,7 +480,7 @@ static void m_events(struct request *rq)
         bool follow;
         unsigned n = sup_event_count(sup);
 
-        if (!param_uint(rq, "lines", SUP_EVENT_RING, SUP_EVENT_RING, &lines) || !param_bool(rq, "follow", &follow))
+        if (!param_uint(rq, "lines", SUP_EVENT_RING, 100000, &lines) || !param_bool(rq, "follow", &follow))
                 return;
         for (unsigned i = lines < n ? n - (unsigned)lines : 0; i < n; i++)
                 send_item(rq->c, event_json(sup_event_at(sup, i)));
@@ -504,6 +515,7 @@ static void client_handle(struct client *c, const char *buf, size_t len)
         struct request rq = {.c = c};
         json_t *m;
 
+        c->overflow = 0;
         if (!req || !json_is_object(req)) {
                 send_error(c, "bad-request", "request is not a JSON object: %s",
                            req ? "found another JSON type" : err.text);
@@ -670,9 +682,9 @@ void control_deinit(struct control *ctl)
         while (ctl->clients)
                 client_close(ctl->clients);
         loop_io_remove(ctl->loop, &ctl->io);
+        if (ctl->fd >= 0 && ctl->path)
+                unlink(ctl->path); /* only a socket we bound ourselves */
         ctl->fd = safe_close(ctl->fd);
-        if (ctl->path)
-                unlink(ctl->path);
         free(ctl->path);
         ctl->path = NULL;
 }

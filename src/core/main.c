@@ -53,9 +53,11 @@ static _Noreturn void usage(int code)
 {
         fprintf(code ? stderr : stdout,
                 "usage: orbitald [options]\n"
-                "  -m, --manifests DIR   service manifests (default /etc/orbital/services)\n"
-                "  -r, --run-dir DIR     control and notify sockets (default /run/orbital)\n"
-                "  -s, --state-dir DIR   logs (default /var/lib/orbital)\n"
+                "  -m, --manifests DIR   service manifests (root: /etc/orbital/services,\n"
+                "                        others: ~/.config/orbital/services)\n"
+                "  -r, --run-dir DIR     control and notify sockets (root: /run/orbital, others:\n"
+                "                        $XDG_RUNTIME_DIR/orbital or /tmp/orbital-UID)\n"
+                "  -s, --state-dir DIR   logs (root: /var/lib/orbital, others: ~/.local/state/orbital)\n"
                 "      --cgroup MODE     auto | v2 | v1 | none (default auto)\n"
                 "      --log-max-size N  rotate a service log file at N bytes (default 1M)\n"
                 "      --log-keep N      rotated files kept per service (default 3)\n"
@@ -117,7 +119,16 @@ static void parse_args(struct daemon *d, struct options *o, int argc, char **arg
                                 exit(100);
                         }
                         break;
-                case 'K': o->log_keep = (unsigned)strtoul(optarg, NULL, 10); break;
+                case 'K': {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || v > 100) {
+                                fprintf(stderr, "orbitald: --log-keep: expected a number 0..100, found '%s'\n", optarg);
+                                exit(100);
+                        }
+                        o->log_keep = (unsigned)v;
+                        break;
+                }
                 case 'l':
                         if (!log_level_parse(optarg, &lvl)) {
                                 fprintf(stderr, "orbitald: --log-level: expected error, warning, notice, info or debug, found '%s'\n", optarg);
@@ -167,8 +178,11 @@ static void on_signal(struct loop_io *io, uint32_t revents)
                         struct orb_diag diag = ORB_DIAG_INIT;
                         char msg[1024];
                         int r = sup_reload(&d->sup, &sum, &diag);
-                        if (r != 0)
-                                log_err("reload refused, nothing changed: %s", diag_format(&diag, msg, sizeof(msg)));
+                        if (r == -ESHUTDOWN)
+                                log_notice("reload ignored: shutting down");
+                        else if (r != 0)
+                                log_err("reload refused, nothing changed: %s",
+                                        diag.message[0] ? diag_format(&diag, msg, sizeof(msg)) : strerror(-r));
                         break;
                 }
                 case SIGTERM:
@@ -269,7 +283,8 @@ static int run(struct daemon *d, const struct options *o)
         sup_init(&d->sup, &d->loop, &set);
         if ((r = control_init(&d->ctl, &d->loop, &d->sup, control_path)) < 0 ||
             (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0) {
-                log_err("unable to listen on %s: %s", o->run_dir, strerror(-r));
+                log_err("unable to listen on %s: %s", o->run_dir,
+                        r == -EADDRINUSE ? "another orbitald is serving it" : strerror(-r));
                 return 111;
         }
         d->sup.hooks.shutdown_ctx = d;

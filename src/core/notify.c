@@ -67,9 +67,9 @@ void notify_socket_deinit(struct notify_socket *ns)
 {
         if (ns->sup)
                 loop_io_remove(ns->sup->loop, &ns->io);
+        if (ns->fd >= 0 && ns->path)
+                unlink(ns->path); /* only a socket we bound ourselves */
         ns->fd = safe_close(ns->fd);
-        if (ns->path)
-                unlink(ns->path);
         free(ns->path);
         ns->path = NULL;
 }

@@ -28,6 +28,12 @@ int unix_listen(const char *path, int type, int backlog)
         fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
+        /* Replace a stale socket file, never a live one. */
+        r = unix_connect(path, type);
+        if (r >= 0) {
+                close(r);
+                return -EADDRINUSE;
+        }
         unlink(path);
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;

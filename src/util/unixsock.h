@@ -5,7 +5,8 @@
  * unix_listen() - a non-blocking, close-on-exec socket of @type bound to
  * @path (an old socket file there is replaced) and, for stream and
  * seqpacket types, listening with @backlog.
- * Return: the descriptor, -ENAMETOOLONG, -errno.
+ * Return: the descriptor, -EADDRINUSE if something answers there already,
+ * -ENAMETOOLONG, -errno.
  */
 int unix_listen(const char *path, int type, int backlog);
 

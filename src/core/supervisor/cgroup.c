@@ -12,8 +12,10 @@
  * spawner uses rlimits.  Each refusal is kept as the reason string.
  *
  * Violations: the kernel enforces memory (OOM kill inside the cgroup) and
- * pids (fork fails); we read the memory OOM and pids.max event counters to
- * attribute a death, or a refused fork, to `limit:<which>`.
+ * pids (fork fails).  A memory OOM reclaims the whole service at once (v1:
+ * an eventfd on memory.oom_control; v2: memory.oom.group).  v1 gives no
+ * notification for pids.max, so a refused fork is attributed to
+ * `limit:pids` when the service then dies with a failure.
  */
 #include <dirent.h>
 #include <errno.h>

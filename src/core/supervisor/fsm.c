@@ -3,9 +3,10 @@
  * functions (after skarnet/s6's s6-supervise).  An empty cell means the
  * event has no meaning in that state and is reported as not handled.
  *
- *                 START/RESET/ENABLE           DEPS_READY
+ *                 START/RESTART/RESET          DEPS_READY
  *   STOPPED ----------------------> LOADING ------------> STARTING
  *   FAILED  ---------------------->    ^                     |  READY
+ *   DISABLED --ENABLE/RESET------->    |                     |
  *                                      |  TIMER              v
  *                                RESTARTING <----- exit -- RUNNING
  *                                      ^                     |

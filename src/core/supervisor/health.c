@@ -2,7 +2,9 @@
  * Health checks: while a service is running, run its check command every
  * `interval`; a check that exits non-zero or outlives `timeout` is a
  * failure, and `failures` in a row tell the state machine (EV_HEALTH_FAIL),
- * which restarts the service.  One timer per service serves both as the
+ * which restarts the service.  The check runs as the service's user and
+ * group, in its own session, outside the service's cgroup (so it neither
+ * counts against nor is blocked by the service's pids limit).  One timer per service serves both as the
  * "next check" and the "check timed out" deadline.
  */
 #include <errno.h>
@@ -109,12 +111,21 @@ static void health_run_check(struct service *svc)
         struct spawn_req req = {.argv = hs->argv, .envp = env, .stdout_fd = -1, .stderr_fd = -1, .notify_fd = -1,
                                 .cwd = svc->spec->working_directory};
         struct child *c = &svc->health.check;
+        char what[96];
         int r;
 
+        /* The check runs with the service's identity, never orbitald's. */
+        if (svc->spec->user || svc->spec->group) {
+                r = spawn_resolve_ids(svc->spec->user, svc->spec->group, &req.uid, &req.gid, what, sizeof(what));
+                if (r < 0) {
+                        health_result(svc, false, what);
+                        return;
+                }
+                req.set_ids = true;
+        }
         c->on_exit = health_on_exit;
         r = spawn_process(&req, &c->pid, &c->pidfd);
         if (r < 0) {
-                char what[64];
                 snprintf(what, sizeof(what), "unable to fork: %s", strerror(-r));
                 health_result(svc, false, what);
                 return;

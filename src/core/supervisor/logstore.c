@@ -18,6 +18,7 @@
 #include "supervisor/logstore.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 const char *log_stream_name(enum log_stream s)
 {
@@ -82,7 +83,9 @@ static int file_open(struct logstore *ls)
         return 0;
 }
 
-static void file_write(struct logstore *ls, const struct log_record *rec)
+/* The file keeps the bytes as the service wrote them. */
+static void file_write(struct logstore *ls, enum log_stream stream, pid_t pid, usec_t time, const char *text,
+                       size_t len)
 {
         char head[96], ts[48];
         struct iovec iov[3];
@@ -91,9 +94,9 @@ static void file_write(struct logstore *ls, const struct log_record *rec)
 
         if (!ls->set->dir)
                 return;
-        n = snprintf(head, sizeof(head), "%s %s %d ", format_timestamp(ts, sizeof(ts), rec->time),
-                     log_stream_name(rec->stream), (int)rec->pid);
-        total = (size_t)n + rec->len + 1;
+        n = snprintf(head, sizeof(head), "%s %s %d ", format_timestamp(ts, sizeof(ts), time), log_stream_name(stream),
+                     (int)pid);
+        total = (size_t)n + len + 1;
         if (ls->fd >= 0 && ls->file_size + total > ls->set->max_file && ls->file_size > 0)
                 file_rotate(ls);
         if (ls->fd < 0 && file_open(ls) < 0) {
@@ -101,7 +104,7 @@ static void file_write(struct logstore *ls, const struct log_record *rec)
                 return;
         }
         iov[0] = (struct iovec){head, (size_t)n};
-        iov[1] = (struct iovec){(void *)rec->text, rec->len};
+        iov[1] = (struct iovec){(void *)text, len};
         iov[2] = (struct iovec){"\n", 1};
         if (writev(ls->fd, iov, 3) < 0)
                 log_lossy(LOG_WARN, "service=%s: unable to write log file: %s", ls->name, strerror(errno));
@@ -138,25 +141,26 @@ static struct log_record *ring_push(struct logstore *ls, struct log_record *rec)
         return rec;
 }
 
+/*
+ * The memory copy is valid UTF-8 (invalid bytes become U+FFFD), so every
+ * reader (orbctl logs, crash records) can encode it as JSON.
+ */
 const struct log_record *logstore_append(struct logstore *ls, enum log_stream stream, pid_t pid, usec_t time,
                                          const char *text, size_t len)
 {
-        struct log_record tmp, *rec;
+        struct log_record *rec;
+        size_t clean;
 
         if (len > LOG_LINE_MAX)
                 len = LOG_LINE_MAX;
-        rec = malloc(sizeof(*rec) + len + 1);
-        if (!rec) {
-                /* still write the file from a stack record without text copy */
-                tmp = (struct log_record){.time = time, .pid = pid, .stream = (uint8_t)stream, .len = 0};
-                file_write(ls, &tmp);
+        file_write(ls, stream, pid, time, text, len);
+        clean = utf8_sanitized_len(text, len);
+        rec = malloc(sizeof(*rec) + clean + 1);
+        if (!rec)
                 return NULL;
-        }
         *rec = (struct log_record){.seq = ++ls->seq, .time = time, .pid = pid, .stream = (uint8_t)stream,
-                                   .len = (uint16_t)len};
-        memcpy(rec->text, text, len);
-        rec->text[len] = '\0';
-        file_write(ls, rec);
+                                   .len = (uint16_t)clean};
+        utf8_sanitize(text, len, rec->text);
         if (!ring_push(ls, rec)) {
                 free(rec);
                 return NULL;

@@ -27,7 +27,7 @@ struct log_record {
         pid_t pid;
         uint8_t stream;    /* enum log_stream */
         uint16_t len;
-        char text[];       /* len bytes + NUL */
+        char text[];       /* len bytes + NUL; valid UTF-8 */
 };
 
 struct log_settings {

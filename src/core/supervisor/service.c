@@ -25,6 +25,7 @@
 #include "supervisor/supervisor.h"
 #include "util/cleanup.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -166,6 +167,20 @@ static void on_stderr(struct loop_io *io, uint32_t revents)
         on_pipe(svc, io, &svc->err_fd, LOG_STREAM_STDERR, revents);
 }
 
+/* STATUS= is arbitrary bytes from the service: keep a valid UTF-8 prefix. */
+static void set_status_text(struct service *svc, const char *text, size_t n)
+{
+        char clean[3 * sizeof(svc->status_text)];
+        size_t len;
+
+        if (n > sizeof(svc->status_text) - 1)
+                n = sizeof(svc->status_text) - 1;
+        len = utf8_sanitize(text, n, clean);
+        len = utf8_cut(clean, len, sizeof(svc->status_text) - 1);
+        memcpy(svc->status_text, clean, len);
+        svc->status_text[len] = '\0';
+}
+
 void service_notify_message(struct service *svc, const char *msg, size_t len)
 {
         bool ready = len > 0 && memchr(msg, '=', len) == NULL && memchr(msg, '\n', len) != NULL;
@@ -177,7 +192,7 @@ void service_notify_message(struct service *svc, const char *msg, size_t len)
                 if (n == 7 && memcmp(p, "READY=1", 7) == 0)
                         ready = true;
                 else if (n > 7 && memcmp(p, "STATUS=", 7) == 0)
-                        snprintf(svc->status_text, sizeof(svc->status_text), "%.*s", (int)(n - 7), p + 7);
+                        set_status_text(svc, p + 7, n - 7);
                 p += n + 1;
         }
         if (ready && svc->fsm.state == SVC_STARTING)
@@ -398,17 +413,18 @@ static void record_crash(struct service *svc)
         snprintf(c->reason, sizeof(c->reason), "%s", svc->fsm.reason);
         if (n > CRASH_LOG_LINES)
                 n = CRASH_LOG_LINES;
-        for (unsigned i = 0; i < n; i++)
-                len += logstore_nth_newest(&svc->log, i)->len + 1;
-        c->last_lines = len ? malloc(len + 1) : NULL;
+        c->last_lines = malloc(n * (CRASH_LINE_MAX + 1) + 1);
         if (!c->last_lines)
                 return;
-        c->last_lines[0] = '\0';
         for (unsigned i = n; i-- > 0;) {
-                strcat(c->last_lines, logstore_nth_newest(&svc->log, i)->text);
+                const struct log_record *r = logstore_nth_newest(&svc->log, i);
+                size_t take = utf8_cut(r->text, r->len, CRASH_LINE_MAX);
+                memcpy(c->last_lines + len, r->text, take);
+                len += take;
                 if (i)
-                        strcat(c->last_lines, "\n");
+                        c->last_lines[len++] = '\n';
         }
+        c->last_lines[len] = '\0';
 }
 
 static void describe_status(char *buf, size_t n, int code, int sig)

@@ -13,7 +13,9 @@
  * Reload: the new manifest set is loaded and checked whole before anything
  * changes.  Unchanged services (same digest) are left alone; changed ones
  * are stopped, get their new manifest once down, and start again if they
- * were wanted up; removed ones stop and are freed; new ones start.
+ * were wanted up (or the new manifest enables what the old one disabled);
+ * removed ones stop and are freed; new ones start.  No reload during
+ * shutdown.
  */
 #include <errno.h>
 #include <signal.h>
@@ -246,6 +248,10 @@ int sup_reload(struct supervisor *sup, struct reload_summary *sum, struct orb_di
         *sum = (struct reload_summary){0};
         if (r != 0)
                 return r;
+        if (sup->is_shutting_down) {
+                manifest_set_deinit(&set);
+                return -ESHUTDOWN; /* nothing may start any more */
+        }
         next = calloc(set.n_items + sup->n_services + 1, sizeof(*next));
         added = calloc(set.n_items + 1, sizeof(*added));
         if (!next || !added) {
@@ -338,9 +344,15 @@ static void sup_remove_service(struct supervisor *sup, struct service *svc)
         service_free(svc);
 }
 
+/*
+ * A changed service starts again with its new manifest if it was wanted
+ * up, or if the old manifest kept it disabled and the new one enables it;
+ * one an operator stopped stays stopped.
+ */
 static void swap_spec(struct supervisor *sup, struct service *svc)
 {
-        bool was_wanted = svc->fsm.want_up || svc->fsm.state == SVC_LOADING;
+        bool was_wanted = svc->fsm.want_up || svc->fsm.state == SVC_LOADING ||
+                          (!svc->spec->enabled && svc->fsm.state == SVC_DISABLED);
         struct manifest *old = svc->spec;
         struct fsm fresh;
 
@@ -357,8 +369,10 @@ static void swap_spec(struct supervisor *sup, struct service *svc)
         service_log(svc, "manifest changed: %s", was_wanted ? "starting with the new one" : "applied");
         if (!svc->spec->enabled)
                 service_dispatch(svc, EV_DISABLE);
-        else if (was_wanted || svc->spec->enabled)
+        else if (was_wanted)
                 service_dispatch(svc, EV_START);
+        else
+                service_dispatch(svc, EV_STOP); /* a fresh machine is in loading */
 }
 
 static bool all_down(const struct supervisor *sup)

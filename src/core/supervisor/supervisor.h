@@ -38,6 +38,7 @@ struct health {
 
 #define CRASH_RECORDS_MAX 4
 #define CRASH_LOG_LINES 5
+#define CRASH_LINE_MAX 240 /* bytes kept of each line */
 
 struct crash_record {
         usec_t time;             /* realtime */
