@@ -60,5 +60,20 @@ files=$(field quiet .limits.files.current)
 [ "$files" -ge 3 ] && [ "$files" -le 64 ] || fail "files current out of range: $files"
 pid=$(field quiet .pid)
 expect_eq "RLIMIT_NOFILE of the process" "$(awk '/Max open files/ {print $4}' /proc/$pid/limits)" 64
+
+# a reload with new limits: the restarted service runs under them
+manifest quiet <<EOF
+command: [$TESTSVC, --threads, "3"]
+limits: {memory: 24M, pids: 6, cpu: 30%, files: 128}
+EOF
+ctl reload >/dev/null
+wait_for "quiet restarted" 5 bash -c "[ \"\$($ORBCTL --json status quiet | jq .pid)\" != $pid ] && [ \"\$($ORBCTL --json status quiet | jq -r .state)\" = running ]"
+expect_eq "memory max after reload" "$(field quiet .limits.memory.max)" 25165824
+expect_eq "pids max after reload" "$(field quiet .limits.pids.max)" 6
+pid=$(field quiet .pid)
+memcg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/$pid/cgroup)
+[ -z "$memcg" ] || expect_eq "kernel memory limit" "$(cat /sys/fs/cgroup/memory$memcg/memory.limit_in_bytes)" 25165824
+cpucg=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' /proc/$pid/cgroup)
+[ -z "$cpucg" ] || expect_eq "kernel CPU quota" "$(cat /sys/fs/cgroup/cpu$cpucg/cpu.cfs_quota_us)" 30000
 orb_stop
 pass

@@ -329,7 +329,7 @@ int cgroup_create(const struct cgroup_root *root, struct cgroup *cg, const char 
         char path[4096];
         bool is_reused = false;
 
-        if (root->mode == CGROUP_NONE)
+        if (root->mode == CGROUP_NONE || cg->is_created)
                 return 0;
         for (int c = 0; c < _CG_N; c++) {
                 if (!root->has[c] || cg->dir[c])
@@ -359,6 +359,7 @@ int cgroup_create(const struct cgroup_root *root, struct cgroup *cg, const char 
                 write_limits_v1(cg, limits, !is_reused);
         }
         cg->mode = root->mode;
+        cg->is_created = true;
         if (is_reused) {
                 /* Take the current counters as the baseline; a new
                  * cgroup's start at zero. */
@@ -377,6 +378,7 @@ void cgroup_destroy(struct cgroup *cg)
                 free(cg->dir[c]);
                 cg->dir[c] = NULL;
         }
+        cg->is_created = cg->has_oom_watch = false;
 }
 
 int cgroup_enter_self(const struct cgroup *cg)

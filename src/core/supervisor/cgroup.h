@@ -40,6 +40,7 @@ struct cgroup {
                                v2: every entry is the same one directory */
         uint64_t oom_kills; /* memory OOM kills seen at the last check */
         bool has_oom_watch; /* registered with the supervisor's eventfd */
+        bool is_created;    /* directories made and limits written */
         uint64_t pids_max_events;
 };
 
@@ -54,7 +55,8 @@ void cgroup_root_init(struct cgroup_root *root, const char *name, int want);
 void cgroup_root_deinit(struct cgroup_root *root);
 const char *cgroup_mode_name(enum cgroup_mode m);
 
-/* Creates (or reuses) the service's cgroup and writes its limits.
+/* Creates (or reuses) the service's cgroup and writes its limits, once:
+ * later calls return 0 at once, so respawns cost nothing here.
  * Return: 0, -errno (the caller logs and runs the service with rlimits). */
 int cgroup_create(const struct cgroup_root *root, struct cgroup *cg, const char *service,
                   const struct limits_spec *limits);

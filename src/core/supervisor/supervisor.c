@@ -363,8 +363,9 @@ static void swap_spec(struct supervisor *sup, struct service *svc)
         svc->spec = take_ptr(svc->next_spec);
         manifest_free(old);
         loop_timer_disarm(sup->loop, &svc->fsm_timer);
-        if (svc->cg.dir[CG_MEMORY] || svc->cg.dir[CG_PIDS])
-                cgroup_create(&sup->cgroups, &svc->cg, svc->spec->name, &svc->spec->limits);
+        /* New limits: the next spawn makes the cgroup afresh (the
+         * service is down, so it is empty). */
+        cgroup_destroy(&svc->cg);
         sup_link(sup);
         service_log(svc, "manifest changed: %s", was_wanted ? "starting with the new one" : "applied");
         if (!svc->spec->enabled)
