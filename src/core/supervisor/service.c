@@ -587,8 +587,14 @@ static void apply_spawn(struct service *svc)
 void service_apply(struct service *svc, struct fsm_result r)
 {
         unsigned fx = r.effects;
+        /* A zero backoff restarts inline: no timer round trip. */
+        bool is_due_now = r.to == SVC_RESTARTING && r.from != SVC_RESTARTING &&
+                          svc->fsm.deadline <= loop_now(svc->sup->loop) && !svc->sup->is_shutting_down;
 
-        sync_timer(svc);
+        if (is_due_now)
+                loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
+        else
+                sync_timer(svc);
         if (r.to != r.from)
                 sup_emit_state(svc->sup, svc, r.from);
         if (r.breaker_changed)
@@ -615,6 +621,8 @@ void service_apply(struct service *svc, struct fsm_result r)
                 service_after_change(svc, r.from);
         if (svc->stop_pending)
                 service_try_stop(svc);
+        if (is_due_now && svc->fsm.state == SVC_RESTARTING)
+                service_dispatch(svc, EV_TIMER);
 }
 
 void service_dispatch(struct service *svc, enum svc_event ev)
