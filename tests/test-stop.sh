@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 manifest stubborn <<EOF
-command: [$TESTSVC, --ignore-term, --fork, "3"]
+command: [$TESTSVC, --ignore-term, --print, "$T/stubborn", --fork, "3"]
 stop: {signal: TERM, timeout: 300ms}
 EOF
 manifest polite <<EOF
@@ -13,14 +13,15 @@ command: [$TESTSVC, --record, $T/record]
 stop: {signal: INT, timeout: 5s}
 EOF
 manifest parent <<EOF
-command: "$TESTSVC --fork 2 & sleep 0.3; exit 1"
+command: "$TESTSVC --print $T/parent --fork 2 & sleep 0.3; exit 1"
 backoff: {initial: 500ms}
 breaker: off
 EOF
 orb_start
 wait_state stubborn running
 wait_for "children forked" 5 bash -c "$ORBCTL logs stubborn | grep -q 'forked 3 children'"
-pids=$( (pgrep -f "$TESTSVC --ignore-term" || true) | tr '\n' ' ')
+# the temp dir in the command line keeps other tests' processes out
+pids=$( (pgrep -f "$TESTSVC --ignore-term --print $T/stubborn" || true) | tr '\n' ' ')
 expect_match "4 processes" "$(echo $pids | wc -w)" "^4$"
 ctl stop stubborn >/dev/null
 wait_state stubborn stopped 5
@@ -38,7 +39,7 @@ expect_eq "stop signal" "$(field polite .last_exit.signal)" INT
 # parent: main exits, its two children are killed before the restart
 wait_for "parent to crash once" 5 bash -c "[ \$($ORBCTL --json status parent | jq .restarts) -ge 1 ]"
 sleep 0.1
-left=$( (pgrep -f "$TESTSVC --fork 2" || true) | wc -l)
+left=$( (pgrep -f "$TESTSVC --print $T/parent" || true) | wc -l)
 expect_eq "children left after the crash" "$left" 0
 orb_stop
 pass
