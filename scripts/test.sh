@@ -47,5 +47,5 @@ if command -v clang >/dev/null; then
                 -DCMAKE_C_COMPILER=clang -DORBITAL_FUZZ=ON
 fi
 echo
-echo "all suites: $PASSED passed, $FAILED failed"
+echo "total: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
