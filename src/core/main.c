@@ -34,6 +34,7 @@ struct options {
         const char *run_dir;
         const char *state_dir;
         int cgroup_want;
+        bool favor_dynmods;
         uint64_t log_max_file;
         unsigned log_keep;
 };
@@ -59,6 +60,9 @@ static _Noreturn void usage(int code)
                 "                        $XDG_RUNTIME_DIR/orbital or /tmp/orbital-UID)\n"
                 "  -s, --state-dir DIR   logs (root: /var/lib/orbital, others: ~/.local/state/orbital)\n"
                 "      --cgroup MODE     auto | v2 | v1 | none (default auto)\n"
+                "      --cgroup-favordynmods\n"
+                "                        turn on the kernel's favordynmods (cheap task migration,\n"
+                "                        faster restarts; host-wide, irreversible until reboot)\n"
                 "      --log-max-size N  rotate a service log file at N bytes (default 1M)\n"
                 "      --log-keep N      rotated files kept per service (default 3)\n"
                 "  -l, --log-level L     error | warning | notice | info | debug (default info)\n"
@@ -95,6 +99,7 @@ static void parse_args(struct daemon *d, struct options *o, int argc, char **arg
                 {"state-dir", required_argument, NULL, 's'}, {"cgroup", required_argument, NULL, 'c'},
                 {"log-max-size", required_argument, NULL, 'S'}, {"log-keep", required_argument, NULL, 'K'},
                 {"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+                {"cgroup-favordynmods", no_argument, NULL, 'F'},
                 {0},
         };
         enum log_level lvl;
@@ -136,6 +141,7 @@ static void parse_args(struct daemon *d, struct options *o, int argc, char **arg
                         }
                         log_max_level = lvl;
                         break;
+                case 'F': o->favor_dynmods = true; break;
                 case 'h': usage(0);
                 default: usage(100);
                 }
@@ -280,6 +286,9 @@ static int run(struct daemon *d, const struct options *o)
                 log_err("unable to set up the event loop: %s", strerror(-r));
                 return 111;
         }
+        if (o->favor_dynmods && (r = cgroup_favor_dynmods()) < 0)
+                log_warn("unable to turn on favordynmods: %s; restarts wait for the kernel's cgroup migration",
+                         r == -ENOENT ? "no cgroup2 mount" : strerror(-r));
         sup_init(&d->sup, &d->loop, &set);
         if ((r = control_init(&d->ctl, &d->loop, &d->sup, control_path)) < 0 ||
             (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0) {

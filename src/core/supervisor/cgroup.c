@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -269,6 +270,51 @@ void cgroup_root_init(struct cgroup_root *root, const char *name, int want)
                 return;
         cgroup_root_deinit(root);
         root->mode = CGROUP_NONE;
+}
+
+/* Finds the cgroup2 mount and its super options in /proc/self/mountinfo. */
+static int find_cgroup2_mount(char *path, size_t n, char *opts, size_t m)
+{
+        _cleanup_(fclosep_) FILE *f = fopen("/proc/self/mountinfo", "re");
+        char line[4096];
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f)) {
+                char mnt[1024], fstype[64], super[1024];
+                const char *sep = strstr(line, " - ");
+                if (!sep || sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+                    sscanf(sep + 3, "%63s %*s %1023s", fstype, super) != 2 || strcmp(fstype, "cgroup2") != 0)
+                        continue;
+                snprintf(path, n, "%s", mnt);
+                snprintf(opts, m, "%s", super);
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int cgroup_favor_dynmods(void)
+{
+        char path[1024], opts[1024], data[1100];
+        size_t len;
+
+        if (find_cgroup2_mount(path, sizeof(path), opts, sizeof(opts)) < 0)
+                return -ENOENT;
+        if (strstr(opts, "favordynmods"))
+                return 0;
+        /* Keep the other options: a remount resets what it does not name. */
+        len = strlen(opts);
+        if (len >= 2 && strncmp(opts, "rw", 2) == 0)
+                snprintf(data, sizeof(data), "%s%sfavordynmods", opts + 2 + (opts[2] == ','),
+                         opts[2] == ',' ? "," : "");
+        else
+                snprintf(data, sizeof(data), "%s,favordynmods", opts);
+        if (mount("cgroup2", path, "cgroup2", MS_REMOUNT, data) < 0)
+                return -errno;
+        log_notice("cgroup: favordynmods is now on for %s: task migrations no longer wait for an RCU grace "
+                   "period; forks and exits cost slightly more, host-wide, until reboot",
+                   path);
+        return 0;
 }
 
 void cgroup_root_deinit(struct cgroup_root *root)
