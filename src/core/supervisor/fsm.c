@@ -52,6 +52,7 @@ static const char *const event_names[_SVC_EVENT_N] = {
         [EV_TIMER] = "timer",        [EV_HEALTH_FAIL] = "health-fail",
         [EV_LIMIT] = "limit",        [EV_DISABLE] = "disable",
         [EV_ENABLE] = "enable",      [EV_RESET] = "reset",
+        [EV_FAULT] = "fault",
 };
 
 const char *svc_state_name(enum svc_state s)
@@ -198,6 +199,16 @@ static enum svc_state act_limit(struct fsm *m, usec_t now, struct fsm_result *r)
         r->effects = (r->effects & ~FX_SIGNAL_STOP) | FX_KILL_ALL;
         set_reason(m, "%s", m->pending);
         return s;
+}
+
+/* A permanent fault: retrying cannot help, so no backoff, no breaker. */
+static enum svc_state act_fault(struct fsm *m, usec_t now, struct fsm_result *r)
+{
+        m->want_up = false;
+        m->deadline = USEC_INFINITY;
+        r->effects |= FX_CRASH_RECORD | FX_KILL_ALL;
+        set_reason(m, "%s; not retried: fix it, then start", m->pending);
+        return SVC_FAILED;
 }
 
 static enum svc_state act_stable(struct fsm *m, usec_t now, struct fsm_result *r)
@@ -421,6 +432,7 @@ static const fsm_action fsm_table[_SVC_STATE_N][_SVC_EVENT_N] = {
                 [EV_STOP] = act_stop,             [EV_RESTART] = act_restart,
                 [EV_TIMER] = act_readiness_timeout, [EV_LIMIT] = act_limit,
                 [EV_DISABLE] = act_disable_running, [EV_RESET] = act_reset_up,
+                [EV_FAULT] = act_fault,
         },
         [SVC_RUNNING] = {
                 [EV_EXIT] = fsm_on_exit,          [EV_STOP] = act_stop,

@@ -41,6 +41,8 @@ enum svc_event {
         EV_DISABLE,
         EV_ENABLE,
         EV_RESET,       /* close the breaker, forget failures */
+        EV_FAULT,       /* cannot start until the manifest or system is
+                           fixed (unknown user): no retry; see fsm.pending */
         _SVC_EVENT_N,
 };
 

@@ -127,16 +127,18 @@ void service_free(struct service *svc)
 
 /* ---- output capture and readiness ---- */
 
+/*
+ * The main process is gone: take what it left in the pipe, once.  Never
+ * loop until empty: a leftover process of the service could keep the pipe
+ * full forever (it is killed right after).
+ */
 static void drain_pipe(struct service *svc, int fd, enum log_stream stream)
 {
         static char buf[65536];
-        ssize_t n;
+        ssize_t n = read(fd, buf, sizeof(buf));
 
-        while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        if (n > 0)
                 logstore_feed(&svc->log, stream, svc->main.pid, now_real(), buf, (size_t)n, emit_log_record, svc);
-                if ((size_t)n < sizeof(buf))
-                        break;
-        }
 }
 
 static void on_pipe(struct service *svc, struct loop_io *io, int *fd, enum log_stream stream, uint32_t revents)
@@ -396,10 +398,15 @@ static void service_kill_all(struct service *svc)
 {
         if (svc->main.pid)
                 pidfd_signal(svc->main.pidfd, svc->main.pid, SIGKILL);
-        if (svc->cg.dir[CG_PIDS] || svc->cg.dir[CG_MEMORY])
+        if (svc->cg.dir[CG_PIDS] || svc->cg.dir[CG_MEMORY]) {
                 cgroup_kill_all(&svc->cg);
-        else if (svc->fsm.started_at)
-                kill(-(pid_t)svc->last_pgid, SIGKILL);
+        } else if (svc->last_pgid > 1) {
+                kill(-svc->last_pgid, SIGKILL);
+                /* Once the main process is gone the group dies with this
+                 * kill: never signal its id again, it may be reused. */
+                if (!svc->main.pid)
+                        svc->last_pgid = 0;
+        }
 }
 
 static void record_crash(struct service *svc)
@@ -576,7 +583,12 @@ static void apply_spawn(struct service *svc)
         if (r < 0) {
                 snprintf(svc->fsm.pending, sizeof(svc->fsm.pending), "spawn: %s", why[0] ? why : strerror(-r));
                 service_log(svc, "%s", svc->fsm.pending);
-                service_apply(svc, fsm_exit(&svc->fsm, SPAWN_EXIT_SETUP, 0, loop_now(svc->sup->loop)));
+                /* An unknown user or group stays unknown: fail at once.
+                 * Anything else (no memory, no descriptors) may pass. */
+                if (r == -ESRCH)
+                        service_dispatch(svc, EV_FAULT);
+                else
+                        service_apply(svc, fsm_exit(&svc->fsm, SPAWN_EXIT_SETUP, 0, loop_now(svc->sup->loop)));
                 return;
         }
         svc->last_pgid = svc->main.pid;
@@ -587,10 +599,13 @@ static void apply_spawn(struct service *svc)
 void service_apply(struct service *svc, struct fsm_result r)
 {
         unsigned fx = r.effects;
-        /* A zero backoff restarts inline: no timer round trip. */
-        bool is_due_now = r.to == SVC_RESTARTING && r.from != SVC_RESTARTING &&
+        /* A zero backoff restarts inline, without a timer round trip; but
+         * only from the outermost apply, so a spawn that keeps failing in
+         * orbitald goes through the loop instead of recursing. */
+        bool is_due_now = r.to == SVC_RESTARTING && r.from != SVC_RESTARTING && svc->apply_depth == 0 &&
                           svc->fsm.deadline <= loop_now(svc->sup->loop) && !svc->sup->is_shutting_down;
 
+        svc->apply_depth++;
         if (is_due_now)
                 loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
         else
@@ -621,6 +636,7 @@ void service_apply(struct service *svc, struct fsm_result r)
                 service_after_change(svc, r.from);
         if (svc->stop_pending)
                 service_try_stop(svc);
+        svc->apply_depth--;
         if (is_due_now && svc->fsm.state == SVC_RESTARTING)
                 service_dispatch(svc, EV_TIMER);
 }

@@ -70,7 +70,9 @@ struct service {
         unsigned n_after;
         struct service **dependents;  /* owned: services requiring or after us */
         unsigned n_dependents;
-        pid_t last_pgid;              /* session of the last spawn (no cgroup) */
+        pid_t last_pgid;              /* session of the last spawn (no cgroup),
+                                         0 once that group is gone */
+        unsigned apply_depth;         /* nesting of service_apply() */
         bool stop_pending;            /* stop once dependents are down */
         bool is_removed;              /* reload dropped it: free once down */
         bool is_kept;                 /* scratch mark during reload */
