@@ -40,6 +40,42 @@ set -e
 expect_eq "stop by another user: exit code" "$rc" 1
 expect_match "stop by another user: message" "$out" "permission-denied"
 setpriv --reuid=daemon --regid=daemon --clear-groups "$ORBCTL" status fine >/dev/null || fail "another user cannot read"
+# services' output may hold secrets: only root and the owner read it
+set +e
+out=$(setpriv --reuid=daemon --regid=daemon --clear-groups "$ORBCTL" logs fine 2>&1); rc=$?
+set -e
+expect_eq "logs by another user: exit code" "$rc" 1
+expect_match "logs by another user: message" "$out" "permission-denied: logs: only root or uid [0-9]+ may read services' output"
+"${RUNAS[@]}" "$ORBCTL" logs fine | grep -q hello || fail "the owner cannot read logs"
+expect_eq "crash lines hidden from another user" \
+        "$(setpriv --reuid=daemon --regid=daemon --clear-groups "$ORBCTL" --json status hog | jq '[.crashes[].last_lines[]] | length')" 0
+[ "$("$ORBCTL" --json status hog | jq '[.crashes[].last_lines[]] | length')" -gt 0 ] || fail "root sees no crash lines"
+
+# another user cannot lock others out: a few connections each, never the reserved slots
+RAW=$ORB_BIN/tests/orb-rawclient
+kept=$(setpriv --reuid=daemon --regid=daemon --clear-groups "$RAW" "$ORBITAL_SOCKET" --hold 20 1500)
+expect_eq "connections kept for one other user" "$kept" 8
+holders=()
+for u in daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc; do
+        id "$u" >/dev/null 2>&1 || continue
+        setpriv --reuid="$u" --regid=nogroup --clear-groups "$RAW" "$ORBITAL_SOCKET" --hold 20 3000 >/dev/null &
+        holders+=($!)
+done
+sleep 1
+"$ORBCTL" list >/dev/null || fail "root was locked out by other users' connections"
+"${RUNAS[@]}" "$ORBCTL" list >/dev/null || fail "the owner was locked out by other users' connections"
+wait "${holders[@]}"
+
+# a client that never reads its replies costs one reply, not one per request
+# (20,000 queued list replies would be megabytes)
+orb_rss() { awk '/VmRSS/ {print $2}' "/proc/$(pgrep -f -n "^$ORBITALD -m $M")/status"; }
+rss0=$(orb_rss)
+setpriv --reuid=daemon --regid=daemon --clear-groups "$RAW" "$ORBITAL_SOCKET" --unread 20000 500 &
+unreader=$!
+sleep 0.5
+rss=$(orb_rss)
+[ $((rss - rss0)) -lt 1024 ] || fail "orbitald grew from $rss0 to $rss KiB for a client that does not read"
+wait $unreader
 "${RUNAS[@]}" "$ORBCTL" stop fine >/dev/null || fail "the owner cannot stop"
 wait_state fine stopped
 orb_stop

@@ -58,6 +58,11 @@ struct client {
 
 static void client_close(struct client *c);
 
+static bool is_privileged(const struct control *ctl, uid_t uid)
+{
+        return uid == 0 || uid == ctl->owner_uid;
+}
+
 /* ---- output ---- */
 
 static void client_flush(struct client *c)
@@ -77,8 +82,10 @@ static void client_flush(struct client *c)
                 c->queued -= p->len;
                 free(p);
         }
+        /* While a reply is queued the next request waits in the socket:
+         * one reply in flight per client bounds its memory. */
         if (!c->is_dead)
-                loop_io_modify(c->ctl->loop, &c->io, c->head ? EPOLLIN | EPOLLOUT : EPOLLIN);
+                loop_io_modify(c->ctl->loop, &c->io, c->head ? EPOLLOUT : EPOLLIN);
 }
 
 /* Queues one JSON message; steals @msg.  Return: false if it was dropped. */
@@ -250,7 +257,8 @@ static json_t *string_array(const struct service *const *list, unsigned n)
         return a;
 }
 
-static json_t *service_crashes(const struct service *svc)
+/* @with_output: include the last log lines (root and the owner only). */
+static json_t *service_crashes(const struct service *svc, bool with_output)
 {
         json_t *a = json_array();
         unsigned n = svc->n_crashes < CRASH_RECORDS_MAX ? svc->n_crashes : CRASH_RECORDS_MAX;
@@ -258,7 +266,7 @@ static json_t *service_crashes(const struct service *svc)
         for (unsigned i = 0; i < n; i++) {
                 const struct crash_record *c = &svc->crashes[(svc->n_crashes - 1 - i) % CRASH_RECORDS_MAX];
                 json_t *lines = json_array();
-                for (const char *p = c->last_lines; p && *p;) {
+                for (const char *p = with_output ? c->last_lines : NULL; p && *p;) {
                         size_t len = strcspn(p, "\n");
                         json_array_append_new(lines, json_stringn(p, len));
                         p += len + (p[len] == '\n');
@@ -269,7 +277,7 @@ static json_t *service_crashes(const struct service *svc)
         return a;
 }
 
-static json_t *service_status(const struct service *svc, usec_t now)
+static json_t *service_status(const struct service *svc, usec_t now, bool with_output)
 {
         const struct fsm *m = &svc->fsm;
         const struct manifest *s = svc->spec;
@@ -304,7 +312,7 @@ static json_t *service_status(const struct service *svc, usec_t now)
         json_object_set_new(o, "limits", service_limits(svc));
         json_object_set_new(o, "requires", string_array((const struct service *const *)svc->requires, svc->n_requires));
         json_object_set_new(o, "after", string_array((const struct service *const *)svc->after, svc->n_after));
-        json_object_set_new(o, "crashes", service_crashes(svc));
+        json_object_set_new(o, "crashes", service_crashes(svc, with_output));
         return o;
 }
 
@@ -398,7 +406,8 @@ static void m_status(struct request *rq)
         struct service *svc = param_service(rq);
 
         if (svc)
-                send_ok(rq->c, service_status(svc, loop_now(svc->sup->loop)));
+                send_ok(rq->c, service_status(svc, loop_now(svc->sup->loop),
+                                              is_privileged(rq->c->ctl, rq->c->uid)));
 }
 
 static void m_op(struct request *rq, enum sup_op op)
@@ -499,13 +508,16 @@ static void m_ping(struct request *rq)
 
 static const struct method {
         const char *name;
-        bool needs_write;
+        bool needs_write;  /* changes services: root or the owner */
+        bool is_private;   /* reads services' output: root or the owner */
         void (*fn)(struct request *rq);
 } methods[] = {
-        {"ping", false, m_ping},       {"list", false, m_list},        {"status", false, m_status},
-        {"logs", false, m_logs},       {"events", false, m_events},    {"start", true, m_start},
-        {"stop", true, m_stop},        {"restart", true, m_restart},   {"enable", true, m_enable},
-        {"disable", true, m_disable},  {"reset", true, m_reset},       {"reload", true, m_reload},
+        {"ping", false, false, m_ping},       {"list", false, false, m_list},
+        {"status", false, false, m_status},   {"logs", false, true, m_logs},
+        {"events", false, false, m_events},   {"start", true, false, m_start},
+        {"stop", true, false, m_stop},        {"restart", true, false, m_restart},
+        {"enable", true, false, m_enable},    {"disable", true, false, m_disable},
+        {"reset", true, false, m_reset},      {"reload", true, false, m_reload},
 };
 
 static void client_handle(struct client *c, const char *buf, size_t len)
@@ -531,9 +543,11 @@ static void client_handle(struct client *c, const char *buf, size_t len)
         for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
                 if (strcmp(methods[i].name, rq.method) != 0)
                         continue;
-                if (methods[i].needs_write && c->uid != 0 && c->uid != c->ctl->owner_uid) {
-                        send_error(c, "permission-denied", "%s: only root or uid %u may change services (you are %u)",
-                                   rq.method, (unsigned)c->ctl->owner_uid, (unsigned)c->uid);
+                if ((methods[i].needs_write || methods[i].is_private) && !is_privileged(c->ctl, c->uid)) {
+                        send_error(c, "permission-denied", "%s: only root or uid %u may %s (you are %u)", rq.method,
+                                   (unsigned)c->ctl->owner_uid,
+                                   methods[i].needs_write ? "change services" : "read services' output",
+                                   (unsigned)c->uid);
                         return;
                 }
                 methods[i].fn(&rq);
@@ -601,6 +615,22 @@ static void client_on_io(struct loop_io *io, uint32_t revents)
         client_handle(c, buf, (size_t)n);
 }
 
+/* Other users share what is left after the reserved slots, a few each. */
+static bool control_admits(const struct control *ctl, uid_t uid)
+{
+        unsigned same = 0;
+
+        if (ctl->n_clients >= CONTROL_CLIENTS_MAX)
+                return false;
+        if (is_privileged(ctl, uid))
+                return true;
+        if (ctl->n_clients >= CONTROL_CLIENTS_MAX - CONTROL_RESERVED)
+                return false;
+        for (const struct client *c = ctl->clients; c; c = c->next)
+                same += c->uid == uid;
+        return same < CONTROL_PER_UID_MAX;
+}
+
 static void control_on_accept(struct loop_io *io, uint32_t revents)
 {
         struct control *ctl = container_of(io, struct control, io);
@@ -611,12 +641,13 @@ static void control_on_accept(struct loop_io *io, uint32_t revents)
 
         if (fd < 0)
                 return;
-        if (ctl->n_clients >= CONTROL_CLIENTS_MAX) {
-                log_lossy(LOG_WARN, "control: refusing a client: %d connected", CONTROL_CLIENTS_MAX);
-                return;
-        }
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return;
+        if (!control_admits(ctl, cred.uid)) {
+                log_lossy(LOG_WARN, "control: refusing a client of uid %u: %u connected", (unsigned)cred.uid,
+                          ctl->n_clients);
+                return;
+        }
         c = calloc(1, sizeof(*c));
         if (!c)
                 return;

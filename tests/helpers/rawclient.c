@@ -8,13 +8,20 @@
  *                                    reading whatever comes back
  *   orb-rawclient SOCKET --hangup N  N times: ask for a follow stream or a
  *                                    big reply and hang up at once
+ *   orb-rawclient SOCKET --hold N MS hold N connections for MS ms; print
+ *                                    how many orbitald kept open
+ *   orb-rawclient SOCKET --unread N MS
+ *                                    send N big requests without reading
+ *                                    the replies, then wait MS ms
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +142,42 @@ static int hangups(const char *path, long n)
         return 0;
 }
 
+static bool is_open(int fd)
+{
+        struct pollfd p = {fd, POLLIN | POLLRDHUP, 0};
+        char c;
+
+        /* orbitald closes a refused connection at once */
+        return !(poll(&p, 1, 100) > 0 && recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK) == 0);
+}
+
+static int hold(const char *path, long n, long ms)
+{
+        int open_fds = 0;
+
+        for (long i = 0; i < n; i++)
+                open_fds += is_open(dial(path));
+        printf("%d\n", open_fds);
+        fflush(stdout);
+        usleep((useconds_t)ms * 1000);
+        return 0;
+}
+
+static int unread(const char *path, long n, long ms)
+{
+        const char *req = "{\"method\":\"list\"}";
+        struct timeval tv = {.tv_sec = 1};
+        int fd = dial(path);
+
+        /* Blocks while orbitald reads on; gives up after 1 s without room. */
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        for (long i = 0; i < n; i++)
+                if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+                        break;
+        usleep((useconds_t)ms * 1000);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         int fd;
@@ -148,6 +191,10 @@ int main(int argc, char **argv)
                 return fuzz(argv[1], atol(argv[3]));
         if (argc == 4 && strcmp(argv[2], "--hangup") == 0)
                 return hangups(argv[1], atol(argv[3]));
+        if (argc == 5 && strcmp(argv[2], "--hold") == 0)
+                return hold(argv[1], atol(argv[3]), atol(argv[4]));
+        if (argc == 5 && strcmp(argv[2], "--unread") == 0)
+                return unread(argv[1], atol(argv[3]), atol(argv[4]));
         fd = dial(argv[1]);
         if (send(fd, argv[2], strlen(argv[2]), 0) < 0)
                 return 1;
