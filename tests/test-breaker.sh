@@ -41,5 +41,17 @@ set +e; out=$(ctl start flaky 2>&1); rc=$?; set -e
 expect_eq "start while disabled: exit code" "$rc" 1
 expect_match "start while disabled: message" "$out" "invalid-state: start: nothing to do: service 'flaky' is disabled"
 
+# the operator can keep a breaker-opened service down: no more trials
+ctl disable flaky >/dev/null
+expect_eq "disabled by operator" "$(field flaky .reason)" "disabled by operator"
+expect_eq "breaker closed by disable" "$(field flaky .breaker)" closed
+sleep 1.5   # longer than the cooldown
+expect_eq "no trial after disable" "$(state flaky)" disabled
+touch "$T/fixed"
+ctl enable flaky >/dev/null
+wait_state flaky running 3
+rm "$T/fixed"; ctl restart flaky >/dev/null; wait_state flaky disabled
+ctl stop flaky >/dev/null
+expect_eq "stop of a breaker-opened service" "$(state flaky)" stopped
 orb_stop
 pass

@@ -71,13 +71,37 @@ ctl reload >/dev/null
 sleep 0.3
 expect_eq "stopped service stays stopped after reload" "$(state same)" stopped
 
-# no reload while shutting down: a slow stopper keeps orbitald in shutdown
+# a stop under way survives a reload that changes the manifest
 manifest slow <<EOF
 command: [$TESTSVC, --ignore-term]
-stop: {timeout: 2s}
+stop: {timeout: 1s}
 EOF
 ctl reload >/dev/null
 wait_state slow running
+ctl disable slow >/dev/null
+manifest slow <<EOF
+command: [$TESTSVC, --ignore-term, --print, v2]
+stop: {timeout: 1s}
+EOF
+ctl reload >/dev/null
+wait_state slow disabled 5
+sleep 0.5
+expect_eq "disable kept across reload" "$(state slow)" disabled
+ctl enable slow >/dev/null
+wait_state slow running
+
+# removed, then added back while still stopping: one instance, running again
+mv "$M/slow.yaml" "$T/slow.yaml"
+ctl reload >/dev/null
+ctl status slow >/dev/null 2>&1 && fail "a removed service is still visible"
+mv "$T/slow.yaml" "$M/slow.yaml"
+ctl reload >/dev/null
+wait_for "slow to run again" 5 bash -c "[ \"\$($ORBCTL --json status slow | jq -r .state)\" = running ]"
+sleep 1.5   # past the old instance's stop timeout, when a second instance broke
+expect_eq "one instance of slow" "$(ctl --json list | jq '[.[] | select(.name=="slow")] | length')" 1
+expect_eq "revived service keeps running" "$(state slow)" running
+
+# no reload while shutting down: a slow stopper keeps orbitald in shutdown
 kill -TERM "$ORB_PID"
 wait_for "shutdown to begin" 5 bash -c "$ORBCTL list | grep -q stopping"
 manifest late <<EOF

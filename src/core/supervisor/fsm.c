@@ -397,6 +397,33 @@ static enum svc_state act_reset_up(struct fsm *m, usec_t now, struct fsm_result 
         return m->state;
 }
 
+/* The operator keeps a breaker-opened service down: no more trials. */
+static enum svc_state act_breaker_to_operator(struct fsm *m, usec_t now, struct fsm_result *r, enum svc_state to)
+{
+        set_breaker(m, r, BREAKER_CLOSED);
+        crash_window_clear(&m->crashes);
+        m->attempt = 0;
+        m->want_up = false;
+        m->deadline = USEC_INFINITY;
+        m->disabled_by = DISABLED_BY_OPERATOR;
+        set_reason(m, to == SVC_DISABLED ? "disabled by operator" : "stop requested");
+        return to;
+}
+
+static enum svc_state act_disabled_disable(struct fsm *m, usec_t now, struct fsm_result *r)
+{
+        if (m->disabled_by != DISABLED_BY_BREAKER)
+                return SVC_DISABLED;
+        return act_breaker_to_operator(m, now, r, SVC_DISABLED);
+}
+
+static enum svc_state act_disabled_stop(struct fsm *m, usec_t now, struct fsm_result *r)
+{
+        if (m->disabled_by != DISABLED_BY_BREAKER)
+                return SVC_DISABLED;
+        return act_breaker_to_operator(m, now, r, SVC_STOPPED);
+}
+
 static enum svc_state act_enable(struct fsm *m, usec_t now, struct fsm_result *r)
 {
         if (m->disabled_by == DISABLED_BY_BREAKER)
@@ -460,7 +487,8 @@ static const fsm_action fsm_table[_SVC_STATE_N][_SVC_EVENT_N] = {
         },
         [SVC_DISABLED] = {
                 [EV_ENABLE] = act_enable,         [EV_TIMER] = act_cooldown_over,
-                [EV_RESET] = act_reset,
+                [EV_RESET] = act_reset,           [EV_DISABLE] = act_disabled_disable,
+                [EV_STOP] = act_disabled_stop,
         },
 };
 

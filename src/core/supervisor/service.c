@@ -519,6 +519,8 @@ static void service_check_deps(struct service *svc)
                 return;
         if (svc->next_spec)
                 return; /* a new manifest is swapped in first (sup_on_deferred) */
+        if (svc->stop_pending || svc->sup->is_shutting_down)
+                return; /* about to be stopped: never spawn now */
         if (service_deps_satisfied(svc, why, sizeof(why)))
                 service_dispatch(svc, EV_DEPS_READY);
         else
@@ -540,7 +542,10 @@ void service_try_stop(struct service *svc)
 {
         if (!svc->stop_pending || !dependents_down(svc))
                 return;
-        if (svc->fsm.state == SVC_STOPPING)
+        /* Stopping towards a restart: turn it into a plain stop. */
+        if (svc->fsm.state == SVC_STOPPING && svc->fsm.after_stop == AFTER_STOP_STOPPED)
+                return;
+        if (svc->fsm.state == SVC_STOPPING && svc->fsm.after_stop == AFTER_STOP_DISABLE)
                 return;
         if (svc_state_is_up(svc->fsm.state) || svc->fsm.state == SVC_LOADING || svc->fsm.state == SVC_RESTARTING)
                 service_dispatch(svc, EV_STOP);

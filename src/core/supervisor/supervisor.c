@@ -104,6 +104,14 @@ struct service *sup_find(const struct supervisor *sup, const char *name)
         return NULL;
 }
 
+static struct service *sup_find_removed(const struct supervisor *sup, const char *name)
+{
+        for (unsigned i = 0; i < sup->n_services; i++)
+                if (sup->services[i]->is_removed && strcmp(sup->services[i]->spec->name, name) == 0)
+                        return sup->services[i];
+        return NULL;
+}
+
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
 {
         for (unsigned i = 0; i < sup->n_services; i++)
@@ -224,15 +232,18 @@ static struct manifest *current_spec(const struct service *svc)
 /* Takes @m for an existing service; returns true if it changed. */
 static bool reload_existing(struct service *svc, struct manifest *m)
 {
-        if (current_spec(svc)->digest == m->digest) {
+        if (current_spec(svc)->digest == m->digest && !svc->is_revived) {
                 manifest_free(m);
                 return false;
         }
         manifest_free(svc->next_spec);
         svc->next_spec = m;
-        svc->stop_pending = false;
-        if (svc_state_is_up(svc->fsm.state))
+        /* Restart what is up and wanted; a stop or disable under way is an
+         * operator's decision and goes on (the swap happens once down). */
+        if (svc_state_is_up(svc->fsm.state) && svc->fsm.want_up && !svc->stop_pending)
                 service_dispatch(svc, EV_RESTART); /* swapped in when down */
+        else if (svc_state_is_up(svc->fsm.state))
+                ; /* swapped in when the stop completes */
         else
                 sup_service_down(svc->sup, svc);
         return true;
@@ -260,8 +271,15 @@ int sup_reload(struct supervisor *sup, struct reload_summary *sum, struct orb_di
                 manifest_set_deinit(&set);
                 return -ENOMEM;
         }
-        /* First pass: create the new services (the only step that can fail). */
+        /* First pass: create the new services (the only step that can fail).
+         * One removed by an earlier reload but still stopping is revived
+         * instead: two instances would share one cgroup. */
         for (unsigned i = 0; i < set.n_items; i++) {
+                struct service *gone = sup_find_removed(sup, set.items[i]->name);
+                if (gone) {
+                        gone->is_removed = false;
+                        gone->is_revived = true;
+                }
                 if (sup_find(sup, set.items[i]->name))
                         continue;
                 r = service_new(sup, set.items[i], &added[n_added]);
@@ -351,8 +369,16 @@ static void sup_remove_service(struct supervisor *sup, struct service *svc)
  */
 static void swap_spec(struct supervisor *sup, struct service *svc)
 {
-        bool was_wanted = svc->fsm.want_up || svc->fsm.state == SVC_LOADING ||
+        bool was_wanted = svc->fsm.want_up || (svc->fsm.state == SVC_LOADING && !svc->stop_pending) ||
                           (!svc->spec->enabled && svc->fsm.state == SVC_DISABLED);
+        bool was_disabled = svc->fsm.state == SVC_DISABLED && svc->spec->enabled;
+
+        if (svc->is_revived) {
+                /* removed, then added back: it starts like a new service */
+                was_wanted = true;
+                was_disabled = false;
+                svc->is_revived = false;
+        }
         struct manifest *old = svc->spec;
         struct fsm fresh;
 
@@ -368,8 +394,8 @@ static void swap_spec(struct supervisor *sup, struct service *svc)
         cgroup_destroy(&svc->cg);
         sup_link(sup);
         service_log(svc, "manifest changed: %s", was_wanted ? "starting with the new one" : "applied");
-        if (!svc->spec->enabled)
-                service_dispatch(svc, EV_DISABLE);
+        if (!svc->spec->enabled || was_disabled)
+                service_dispatch(svc, EV_DISABLE); /* the manifest's, or the operator's */
         else if (was_wanted)
                 service_dispatch(svc, EV_START);
         else
@@ -421,13 +447,18 @@ void sup_shutdown(struct supervisor *sup)
 
 /* ---- operator requests ---- */
 
-static void mark_start(struct service *svc)
+/* Starts what @svc requires, transitively; each service once per request
+ * (@gen), so shared dependencies cost nothing extra. */
+static void mark_start(struct service *svc, unsigned gen)
 {
         svc->stop_pending = false;
+        svc->mark_gen = gen;
         for (unsigned i = 0; i < svc->n_requires; i++) {
                 struct service *d = svc->requires[i];
                 enum svc_state s = d->fsm.state;
-                mark_start(d);
+                if (d->mark_gen == gen)
+                        continue;
+                mark_start(d, gen);
                 if (s == SVC_STOPPED || s == SVC_FAILED || s == SVC_STOPPING)
                         service_dispatch(d, EV_START);
         }
@@ -451,6 +482,10 @@ static int request_stop(struct supervisor *sup, struct service *svc)
 {
         enum svc_state s = svc->fsm.state;
 
+        if (s == SVC_DISABLED && svc->fsm.disabled_by == DISABLED_BY_BREAKER) {
+                service_dispatch(svc, EV_STOP); /* no more breaker trials */
+                return 0;
+        }
         if (!svc_state_is_up(s) && s != SVC_LOADING && s != SVC_RESTARTING)
                 return SUP_E_NOOP;
         mark_stop(svc);
@@ -477,7 +512,7 @@ int sup_request(struct supervisor *sup, struct service *svc, enum sup_op op)
                         return SUP_E_NOOP;
                 if (op == SUP_OP_START && (svc->fsm.state == SVC_RUNNING || svc->fsm.state == SVC_STARTING))
                         return SUP_E_NOOP;
-                mark_start(svc);
+                mark_start(svc, ++sup->mark_gen);
         }
         r = fsm_event(&svc->fsm, events[op], loop_now(sup->loop));
         if (!r.is_handled)

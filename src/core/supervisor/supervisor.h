@@ -76,6 +76,8 @@ struct service {
         bool stop_pending;            /* stop once dependents are down */
         bool is_removed;              /* reload dropped it: free once down */
         bool is_kept;                 /* scratch mark during reload */
+        bool is_revived;              /* removed, then added back before down */
+        unsigned mark_gen;            /* last start request that visited it */
         struct loop_defer free_defer;
 };
 
@@ -130,6 +132,7 @@ struct supervisor {
         uint64_t event_seq;
         struct sup_hooks hooks;
         uint32_t rng;
+        unsigned mark_gen;            /* start requests, for visited marks */
         bool is_shutting_down;
         bool is_root;
 };
