@@ -34,6 +34,13 @@ set +e
 set -e
 expect_eq "second orbitald: exit code" "$rc" 111
 grep -q "another orbitald is serving it" "$T/second.log" || fail "second orbitald: $(cat "$T/second.log")"
+# a run directory others may write in is refused (they could swap the sockets)
+mkdir -p "$T/open" && chmod 777 "$T/open"
+set +e
+"$ORBITALD" -m "$M" -r "$T/open" -s "$T/state3" > "$T/open.log" 2>&1; rc=$?
+set -e
+expect_eq "open run dir: exit code" "$rc" 111
+grep -q "refusing run directory" "$T/open.log" || fail "open run dir: $(cat "$T/open.log")"
 # bad options: exit 100 and say what was expected
 set +e
 "$ORBITALD" --log-keep lots > "$T/opt.log" 2>&1; rc=$?

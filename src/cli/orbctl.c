@@ -342,14 +342,28 @@ static void status_print(struct cli *cli, json_t *s)
         print_crashes(json_object_get(s, "crashes"));
 }
 
+/* Service output may hold terminal escapes: show control bytes as \xNN. */
+static void print_text(const char *s)
+{
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        printf("\\x%02x", c);
+                else
+                        putchar(c);
+        }
+}
+
 static void log_print(struct cli *cli, json_t *r)
 {
         if (cli->json) {
                 print_json_line(r);
                 return;
         }
-        printf("%s %s[%lld]: %s\n", str(r, "time"), str(r, "stream"),
-               (long long)json_integer_value(json_object_get(r, "pid")), str(r, "text"));
+        printf("%s %s[%lld]: ", str(r, "time"), str(r, "stream"),
+               (long long)json_integer_value(json_object_get(r, "pid")));
+        print_text(str(r, "text"));
+        putchar('\n');
         if (cli->follow)
                 fflush(stdout);
 }

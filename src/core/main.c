@@ -169,6 +169,15 @@ static int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
+/* Ours, and nobody else may write in it (a shared /tmp is the risk). */
+static bool is_safe_dir(const char *path)
+{
+        struct stat st;
+
+        return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+               !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 static void on_signal(struct loop_io *io, uint32_t revents)
 {
         struct daemon *d = container_of(io, struct daemon, signal_io);
@@ -274,6 +283,12 @@ static int run(struct daemon *d, const struct options *o)
         snprintf(cg_name, sizeof(cg_name), "orbital-%d", (int)getpid());
         if ((r = mkdir_p(o->run_dir, 0755)) < 0 || (r = mkdir_p(log_dir, 0750)) < 0) {
                 log_err("unable to create %s or %s: %s", o->run_dir, log_dir, strerror(-r));
+                return 111;
+        }
+        if (!is_safe_dir(o->run_dir)) {
+                log_err("refusing run directory %s: it must belong to uid %u and not be writable by others "
+                        "(someone else could replace the sockets)",
+                        o->run_dir, (unsigned)geteuid());
                 return 111;
         }
         set = (struct sup_settings){

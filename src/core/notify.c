@@ -37,7 +37,8 @@ static void notify_on_io(struct loop_io *io, uint32_t revents)
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
                         cred = (struct ucred *)CMSG_DATA(c);
-        svc = cred ? sup_find_by_pid(ns->sup, cred->pid) : NULL;
+        /* pid 0: a sender in a pid namespace we cannot see */
+        svc = cred && cred->pid > 0 ? sup_find_by_pid(ns->sup, cred->pid) : NULL;
         if (!svc) {
                 log_lossy(LOG_NOTICE, "notify: ignoring a message from pid %d: not a service's main process",
                           cred ? (int)cred->pid : -1);

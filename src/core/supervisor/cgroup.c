@@ -425,23 +425,29 @@ void cgroup_destroy(struct cgroup *cg)
                 cg->dir[c] = NULL;
         }
         cg->is_created = cg->has_oom_watch = false;
+        cg->oom_kills = cg->pids_max_events = 0; /* a new cgroup counts from 0 */
 }
 
+/* Runs in the spawned child, which shares orbitald's memory: no stdio,
+ * no allocation.  "0" in cgroup.procs means the writing process. */
 int cgroup_enter_self(const struct cgroup *cg)
 {
-        char pid[24];
-        int n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-
         for (int c = 0; c < _CG_N; c++) {
+                static const char procs[] = "/cgroup.procs";
                 char path[4096];
+                size_t len;
                 int fd;
                 if (!cg->dir[c] || (cg->mode == CGROUP_V2 && c != CG_MEMORY))
                         continue;
-                snprintf(path, sizeof(path), "%s/cgroup.procs", cg->dir[c]);
+                len = strlen(cg->dir[c]);
+                if (len + sizeof(procs) > sizeof(path))
+                        return -ENAMETOOLONG;
+                memcpy(path, cg->dir[c], len);
+                memcpy(path + len, procs, sizeof(procs));
                 fd = open(path, O_WRONLY | O_CLOEXEC);
                 if (fd < 0)
                         return -errno;
-                if (write(fd, pid, (size_t)n) != n) {
+                if (write(fd, "0", 1) != 1) {
                         int r = -errno;
                         close(fd);
                         return r;
@@ -483,9 +489,15 @@ static void kill_pid(pid_t pid)
                 kill(pid, SIGKILL);
 }
 
+/* A process forking during the kill can slip past one pass: go over the
+ * list until a pass finds nothing new to kill (a few passes at most). */
 unsigned cgroup_kill_all(const struct cgroup *cg)
 {
-        return for_each_pid(cg, kill_pid);
+        unsigned total = 0, n;
+
+        for (int pass = 0; pass < 4 && (n = for_each_pid(cg, kill_pid)) > 0; pass++)
+                total += n;
+        return total;
 }
 
 unsigned cgroup_count(const struct cgroup *cg)

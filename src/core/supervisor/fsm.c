@@ -287,7 +287,7 @@ static enum svc_state open_breaker(struct fsm *m, usec_t now, struct fsm_result 
 static enum svc_state fsm_on_exit(struct fsm *m, usec_t now, struct fsm_result *r)
 {
         bool failed = exit_is_failure(m);
-        char why[64];
+        char why[FSM_REASON_MAX];
         unsigned n;
 
         describe_exit(m, why, sizeof(why));

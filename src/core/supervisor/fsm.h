@@ -75,7 +75,7 @@ enum disabled_by {
         DISABLED_BY_BREAKER,
 };
 
-#define FSM_REASON_MAX 96
+#define FSM_REASON_MAX 192
 
 struct fsm {
         const struct manifest *spec;  /* borrowed; outlives the machine */

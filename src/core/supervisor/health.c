@@ -55,6 +55,7 @@ static void health_kill_check(struct service *svc)
 void health_stop(struct service *svc)
 {
         svc->health.is_active = false;
+        svc->health.gen++; /* a check still running belongs to the old run */
         loop_timer_disarm(svc->sup->loop, &svc->health.timer);
         /* A running check is killed; its exit is still reaped, and ignored. */
         health_kill_check(svc);
@@ -89,11 +90,19 @@ static void health_on_exit(struct child *c, int code, int sig)
         bool timed_out = svc->health.is_timed_out;
         char what[64];
 
+        bool is_stale = svc->health.check_gen != svc->health.gen;
+
         c->pidfd = safe_close(c->pidfd);
         c->pid = 0;
         svc->health.is_timed_out = false;
         if (!svc->health.is_active)
                 return;
+        if (is_stale) {
+                /* killed by a stop: says nothing about this run */
+                if (!loop_timer_is_armed(&svc->health.timer))
+                        health_arm(svc, svc->spec->health.interval);
+                return;
+        }
         loop_timer_disarm(svc->sup->loop, &svc->health.timer);
         if (timed_out)
                 snprintf(what, sizeof(what), "timed out");
@@ -111,7 +120,7 @@ static void health_run_check(struct service *svc)
         struct spawn_req req = {.argv = hs->argv, .envp = env, .stdout_fd = -1, .stderr_fd = -1, .notify_fd = -1,
                                 .cwd = svc->spec->working_directory};
         struct child *c = &svc->health.check;
-        char what[96];
+        char what[96], program[4096];
         int r;
 
         /* The check runs with the service's identity, never orbitald's. */
@@ -123,6 +132,13 @@ static void health_run_check(struct service *svc)
                 }
                 req.set_ids = true;
         }
+        if (spawn_resolve_command(hs->argv[0], env, program, sizeof(program)) < 0) {
+                snprintf(what, sizeof(what), "command '%s' not found", hs->argv[0]);
+                health_result(svc, false, what);
+                return;
+        }
+        req.path = program;
+        svc->health.check_gen = svc->health.gen;
         c->on_exit = health_on_exit;
         r = spawn_process(&req, &c->pid, &c->pidfd);
         if (r < 0) {

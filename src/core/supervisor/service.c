@@ -353,6 +353,7 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                                 .rlimits = &m->limits};
         _cleanup_(free_envp) char **env = NULL;
         bool has_cg = service_ensure_cgroup(svc);
+        char program[4096];
         int r;
 
         if (m->user || m->group) {
@@ -364,6 +365,11 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         env = build_env(svc, svc->sup->set.notify_path);
         if (!env)
                 return -ENOMEM;
+        if (spawn_resolve_command(m->argv[0], env, program, sizeof(program)) < 0) {
+                snprintf(why, n, "command '%s' not found in the service's PATH", m->argv[0]);
+                return -ENOENT;
+        }
+        req.path = program;
         r = spawn_fds_open(svc, &fds);
         if (r < 0) {
                 spawn_fds_close(&fds);

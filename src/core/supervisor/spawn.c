@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,10 +70,39 @@ int spawn_init(void)
         return 0;
 }
 
+/* Appends @s at *pos in @buf (of @n bytes), truncating: no stdio here. */
+static void child_cat(char *buf, size_t n, size_t *pos, const char *s)
+{
+        size_t len = strlen(s);
+
+        if (len > n - 1 - *pos)
+                len = n - 1 - *pos;
+        memcpy(buf + *pos, s, len);
+        *pos += len;
+        buf[*pos] = '\0';
+}
+
+/* The child shares our memory: it writes its last words by hand, with
+ * the untranslated (static) error text, and never touches stdio. */
+static _Noreturn void child_die2(int code, const char *what, const char *arg)
+{
+        const char *err = strerrordesc_np(errno);
+        char msg[512];
+        size_t pos = 0;
+
+        child_cat(msg, sizeof(msg), &pos, "orbitald: unable to ");
+        child_cat(msg, sizeof(msg), &pos, what);
+        child_cat(msg, sizeof(msg), &pos, arg ? arg : "");
+        child_cat(msg, sizeof(msg), &pos, ": ");
+        child_cat(msg, sizeof(msg), &pos, err ? err : "unknown error");
+        child_cat(msg, sizeof(msg), &pos, "\n");
+        (void)!write(STDERR_FILENO, msg, pos);
+        _exit(code);
+}
+
 static _Noreturn void child_die(int code, const char *what)
 {
-        dprintf(STDERR_FILENO, "orbitald: unable to %s: %s\n", what, strerror(errno));
-        _exit(code);
+        child_die2(code, what, NULL);
 }
 
 static void child_reset_signals(void)
@@ -156,11 +186,11 @@ static _Noreturn void child_run(const struct spawn_req *req, bool is_table_share
 {
         child_own_fds(is_table_shared);
         child_reset_signals();
+        child_setup_fds(req); /* first: later errors reach the service's log */
         if (setsid() < 0)
                 child_die(SPAWN_EXIT_SETUP, "start a session");
         if (req->cg && cgroup_enter_self(req->cg) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the service's cgroup");
-        child_setup_fds(req);
         child_set_rlimits(req);
         if (req->set_ids) {
                 if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, req->gid, req->gid, req->gid) < 0)
@@ -170,9 +200,8 @@ static _Noreturn void child_run(const struct spawn_req *req, bool is_table_share
         }
         if (chdir(req->cwd ? req->cwd : "/") < 0)
                 child_die(SPAWN_EXIT_SETUP, "change to the working directory");
-        execvpe(req->argv[0], req->argv, req->envp);
-        dprintf(STDERR_FILENO, "orbitald: unable to execute %s: %s\n", req->argv[0], strerror(errno));
-        _exit(SPAWN_EXIT_EXEC);
+        execve(req->path, req->argv, req->envp);
+        child_die2(SPAWN_EXIT_EXEC, "execute ", req->path);
 }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
@@ -228,6 +257,29 @@ int spawn_process(const struct spawn_req *req, pid_t *pid_out, int *pidfd_out)
 #endif
         unstage_fds();
         return r;
+}
+
+int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t n)
+{
+        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+        if (strchr(cmd, '/')) {
+                snprintf(out, n, "%s", cmd);
+                return 0;
+        }
+        for (char *const *e = envp; e && *e; e++)
+                if (strncmp(*e, "PATH=", 5) == 0)
+                        path = *e + 5;
+        for (const char *p = path; *p;) {
+                size_t len = strcspn(p, ":");
+                struct stat st;
+                snprintf(out, n, "%.*s%s%s", (int)len, p, len ? "/" : "", cmd);
+                if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+                        return 0;
+                p += len + (p[len] == ':');
+        }
+        snprintf(out, n, "%s", cmd);
+        return -ENOENT;
 }
 
 int pidfd_signal(int pidfd, pid_t pid, int sig)

@@ -16,6 +16,7 @@
 #define SPAWN_EXIT_EXEC 127
 
 struct spawn_req {
+        const char *path;           /* borrowed: resolved program (spawn_resolve_command) */
         char *const *argv;          /* borrowed */
         char *const *envp;          /* borrowed */
         const char *cwd;            /* NULL = "/" */
@@ -49,6 +50,13 @@ int spawn_process(const struct spawn_req *req, pid_t *pid, int *pidfd);
 /* Resolves a user and group (names or numbers).  Return: 0, -ESRCH if
  * unknown, -errno.  @why gets a message. */
 int spawn_resolve_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *why, size_t n);
+
+/*
+ * spawn_resolve_command() - find @cmd in the PATH of @envp (the service's
+ * own environment, not orbitald's), or take it as is if it has a slash.
+ * Return: 0 with the path in @out, -ENOENT.
+ */
+int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t n);
 
 /* Sends @sig through the pidfd when there is one. */
 int pidfd_signal(int pidfd, pid_t pid, int sig);

@@ -33,6 +33,8 @@ struct health {
         unsigned failures;       /* consecutive */
         bool is_active;
         bool is_timed_out;       /* the running check passed its timeout */
+        unsigned gen;            /* bumped by health_stop(): older checks are stale */
+        unsigned check_gen;      /* gen when the running check started */
         char last[96];           /* last result, for status */
 };
 
