@@ -122,7 +122,50 @@ struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
 
 /* ---- dependency links ---- */
 
-static int link_list(struct supervisor *sup, char **names, struct service ***out, unsigned *n_out)
+/* A throw-away name index, so linking is O(services + edges). */
+struct name_index {
+        struct service **slots; /* open addressing, cap a power of two */
+        size_t cap;
+};
+
+static size_t name_hash(const char *s)
+{
+        size_t h = 1469598103934665603ull;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        return h;
+}
+
+static int name_index_build(struct name_index *ix, const struct supervisor *sup)
+{
+        ix->cap = 16;
+        while (ix->cap < 2 * (size_t)sup->n_services)
+                ix->cap *= 2;
+        ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+        if (!ix->slots)
+                return -ENOMEM;
+        for (unsigned i = 0; i < sup->n_services; i++) {
+                struct service *s = sup->services[i];
+                size_t h = name_hash(s->spec->name) & (ix->cap - 1);
+                if (s->is_removed)
+                        continue;
+                while (ix->slots[h])
+                        h = (h + 1) & (ix->cap - 1);
+                ix->slots[h] = s;
+        }
+        return 0;
+}
+
+static struct service *name_index_find(const struct name_index *ix, const char *name)
+{
+        for (size_t h = name_hash(name) & (ix->cap - 1); ix->slots[h]; h = (h + 1) & (ix->cap - 1))
+                if (strcmp(ix->slots[h]->spec->name, name) == 0)
+                        return ix->slots[h];
+        return NULL;
+}
+
+static int link_list(const struct name_index *ix, char **names, struct service ***out, unsigned *n_out)
 {
         unsigned n = 0, cap = 0;
         struct service **list;
@@ -138,7 +181,7 @@ static int link_list(struct supervisor *sup, char **names, struct service ***out
         if (!list)
                 return -ENOMEM;
         for (char **p = names; *p; p++) {
-                struct service *d = sup_find(sup, *p);
+                struct service *d = name_index_find(ix, *p);
                 if (d)
                         list[n++] = d; /* an absent `after` is simply no constraint */
         }
@@ -164,8 +207,11 @@ static int add_dependent(struct service *of, struct service *dep)
 
 static int sup_link(struct supervisor *sup)
 {
-        int r = 0;
+        struct name_index ix;
+        int r = name_index_build(&ix, sup);
 
+        if (r < 0)
+                return r;
         for (unsigned i = 0; i < sup->n_services; i++) {
                 struct service *s = sup->services[i];
                 free(s->dependents);
@@ -174,14 +220,15 @@ static int sup_link(struct supervisor *sup)
         }
         for (unsigned i = 0; i < sup->n_services && r == 0; i++) {
                 struct service *s = sup->services[i];
-                r = link_list(sup, s->spec->requires, &s->requires, &s->n_requires);
+                r = link_list(&ix, s->spec->requires, &s->requires, &s->n_requires);
                 if (r == 0)
-                        r = link_list(sup, s->spec->after, &s->after, &s->n_after);
+                        r = link_list(&ix, s->spec->after, &s->after, &s->n_after);
                 for (unsigned j = 0; r == 0 && j < s->n_requires; j++)
                         r = add_dependent(s->requires[j], s);
                 for (unsigned j = 0; r == 0 && j < s->n_after; j++)
                         r = add_dependent(s->after[j], s);
         }
+        free(ix.slots);
         return r;
 }
 
