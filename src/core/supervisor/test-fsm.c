@@ -366,6 +366,40 @@ static void test_disable_enable(void)
         fsm_deinit(&m);
 }
 
+static void test_fault_and_breaker_operator(void)
+{
+        struct manifest spec = spec_default();
+        struct fsm m;
+        struct fsm_result r;
+
+        spec.restart = RESTART_ALWAYS;
+        assert(fsm_init(&m, &spec, 0, 1) == 0);
+        fsm_event(&m, EV_START, 0);
+        fsm_event(&m, EV_DEPS_READY, 0);
+        snprintf(m.pending, sizeof(m.pending), "spawn: unknown user 'x'");
+        r = fsm_event(&m, EV_FAULT, 0);
+        assert(r.to == SVC_FAILED && !m.want_up && m.restarts == 0 && (r.effects & FX_CRASH_RECORD));
+        assert(strstr(m.reason, "not retried"));
+        fsm_deinit(&m);
+
+        /* an open breaker: disable keeps it down for good, stop stops it */
+        spec = spec_default();
+        spec.backoff.initial = 0;
+        assert(fsm_init(&m, &spec, 0, 1) == 0);
+        bring_up(&m, 0);
+        crash_until_open(&m, 0, &r);
+        r = fsm_event(&m, EV_DISABLE, 10 * S);
+        assert(r.to == SVC_DISABLED && m.disabled_by == DISABLED_BY_OPERATOR && m.deadline == USEC_INFINITY);
+        assert(r.breaker_changed && m.breaker == BREAKER_CLOSED);
+        r = fsm_event(&m, EV_ENABLE, 11 * S);
+        assert(r.to == SVC_LOADING);
+        bring_up(&m, 11 * S);
+        crash_until_open(&m, 11 * S, &r);
+        r = fsm_event(&m, EV_STOP, 20 * S);
+        assert(r.to == SVC_STOPPED && m.breaker == BREAKER_CLOSED && !m.want_up);
+        fsm_deinit(&m);
+}
+
 /* Every event in every reachable state keeps the invariants. */
 static void test_exhaustive_events(void)
 {
@@ -414,6 +448,7 @@ int main(void)
         test_stop_paths();
         test_health_and_limit();
         test_disable_enable();
+        test_fault_and_breaker_operator();
         test_exhaustive_events();
         printf("test-fsm: ok\n");
         return 0;
