@@ -40,6 +40,7 @@ struct cli {
 };
 
 typedef void (*item_fn)(struct cli *cli, json_t *item);
+static void print_text(const char *s);
 typedef void (*result_fn)(struct cli *cli, json_t *result);
 
 static _Noreturn void usage(int code)
@@ -302,8 +303,11 @@ static void print_crashes(json_t *crashes)
         printf("  crashes:\n");
         json_array_foreach(crashes, i, c) {
                 printf("    %s  %s\n", str(c, "time"), str(c, "reason"));
-                json_array_foreach(json_object_get(c, "last_lines"), j, line)
-                        printf("      | %s\n", json_string_value(line));
+                json_array_foreach(json_object_get(c, "last_lines"), j, line) {
+                        printf("      | ");
+                        print_text(json_string_value(line));
+                        putchar('\n');
+                }
         }
 }
 
@@ -330,8 +334,11 @@ static void status_print(struct cli *cli, json_t *s)
                 printf("  next step:  in %s\n", fmt_ms(a, sizeof(a), json_object_get(s, "next_in_ms")));
         print_breaker(json_object_get(s, "breaker_detail"));
         printf("  readiness:  %s\n", str(s, "readiness"));
-        if (json_is_string(json_object_get(s, "status_text")))
-                printf("  status:     %s\n", str(s, "status_text"));
+        if (json_is_string(json_object_get(s, "status_text"))) {
+                printf("  status:     ");
+                print_text(str(s, "status_text"));
+                putchar('\n');
+        }
         if (json_is_object(health))
                 printf("  health:     %s (%lld consecutive failures)\n", str(health, "last"),
                        (long long)json_integer_value(json_object_get(health, "failures")));

@@ -304,7 +304,8 @@ static json_t *service_status(const struct service *svc, usec_t now, bool with_o
                                       m->crashes.n, "threshold", s->breaker.crashes, "window_ms",
                                       json_ms(s->breaker.window), "cooldown_ms", json_ms(s->breaker.cooldown)));
         json_object_set_new(o, "readiness", json_string(s->readiness.kind == READINESS_NOTIFY ? "notify" : "none"));
-        json_object_set_new(o, "status_text", svc->status_text[0] ? json_string(svc->status_text) : json_null());
+        json_object_set_new(o, "status_text",
+                            svc->status_text[0] && with_output ? json_string(svc->status_text) : json_null());
         json_object_set_new(o, "health", s->health.kind == HEALTH_COMMAND
                                                  ? json_pack("{s:i,s:s}", "failures", svc->health.failures, "last",
                                                              svc->health.last[0] ? svc->health.last : "pending")

@@ -548,7 +548,8 @@ void service_try_stop(struct service *svc)
 {
         if (!svc->stop_pending || !dependents_down(svc))
                 return;
-        /* Stopping towards a restart: turn it into a plain stop. */
+        /* Already stopping for good: nothing to add.  Stopping towards a
+         * restart falls through: EV_STOP turns it into a plain stop. */
         if (svc->fsm.state == SVC_STOPPING && svc->fsm.after_stop == AFTER_STOP_STOPPED)
                 return;
         if (svc->fsm.state == SVC_STOPPING && svc->fsm.after_stop == AFTER_STOP_DISABLE)

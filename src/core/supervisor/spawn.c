@@ -1,9 +1,10 @@
 /*
  * Process creation with the child set up in a fixed order:
- *   signals reset -> new session -> cgroup -> descriptors -> rlimits ->
- *   ids -> directory -> exec
- * The cgroup comes first so that nothing the child does later escapes
- * accounting; ids come after rlimits (raising limits needs privilege).
+ *   own descriptor table -> signals reset -> stdio and notify fd ->
+ *   new session -> cgroup -> rlimits -> ids -> directory -> execve
+ * stdio comes first so that every later error reaches the service's log;
+ * the program was already found in the service's PATH by the parent; ids
+ * come after rlimits (raising limits needs privilege).
  * Every descriptor orbitald holds is O_CLOEXEC; close_range() also drops
  * any a library leaked without it.
  *

@@ -1,5 +1,5 @@
 /*
- * Starting a process: fork, set the child up (session, descriptors,
+ * Starting a process: clone (fork under ASan), set the child up (session, descriptors,
  * signals, cgroup, rlimits, ids, directory) and exec.  A failure in the
  * child is written to its stderr (so it lands in the service's log) and
  * ends it with exit code 126 (setup) or 127 (exec).

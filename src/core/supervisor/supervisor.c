@@ -418,7 +418,8 @@ static void swap_spec(struct supervisor *sup, struct service *svc)
 {
         bool was_wanted = svc->fsm.want_up || (svc->fsm.state == SVC_LOADING && !svc->stop_pending) ||
                           (!svc->spec->enabled && svc->fsm.state == SVC_DISABLED);
-        bool was_disabled = svc->fsm.state == SVC_DISABLED && svc->spec->enabled;
+        bool was_disabled = svc->fsm.state == SVC_DISABLED && svc->fsm.disabled_by == DISABLED_BY_OPERATOR &&
+                            svc->spec->enabled;
 
         if (svc->is_revived) {
                 /* removed, then added back: it starts like a new service */
@@ -554,6 +555,8 @@ int sup_request(struct supervisor *sup, struct service *svc, enum sup_op op)
                 return SUP_E_NOOP;
         if (op == SUP_OP_STOP)
                 return request_stop(sup, svc);
+        if (op == SUP_OP_DISABLE && svc->fsm.state == SVC_DISABLED && svc->fsm.disabled_by == DISABLED_BY_OPERATOR)
+                return SUP_E_NOOP;
         if (op == SUP_OP_START || op == SUP_OP_RESTART || op == SUP_OP_ENABLE) {
                 if (svc->fsm.state == SVC_DISABLED && op != SUP_OP_ENABLE)
                         return SUP_E_NOOP;

@@ -98,7 +98,7 @@ struct sup_event {
         enum sup_event_kind kind;
         char service[MANIFEST_NAME_MAX];
         enum svc_state from, to;      /* SUP_EV_STATE */
-        char detail[160];
+        char detail[FSM_REASON_MAX + 32];
 };
 
 #define SUP_EVENT_RING 256
