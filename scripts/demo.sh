@@ -9,13 +9,14 @@ orb_install_deps
 
 BUILD=$ROOT/build
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target orbitald orbctl orb-testsvc >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target orbitald orbctl orb-testsvc echo-service echo-client >/dev/null
 
 DEMO=${DEMO_DIR:-/tmp/orbital-demo}
 rm -rf "$DEMO"
 mkdir -p "$DEMO/services"
 for f in "$ROOT"/examples/demo/services/*.yaml; do
-        sed -e "s|ORB_BIN|$BUILD/tests|g" -e "s|DEMO_DIR|$DEMO|g" "$f" > "$DEMO/services/$(basename "$f")"
+        sed -e "s|ORB_BIN|$BUILD/tests|g" -e "s|ORB_EXAMPLES|$BUILD/examples|g" -e "s|DEMO_DIR|$DEMO|g" \
+                "$f" > "$DEMO/services/$(basename "$f")"
 done
 
 export ORBITAL_SOCKET=$DEMO/run/control
@@ -50,6 +51,11 @@ Orbital is running the demo system (pid $ORB_PID). In another terminal:
   orbctl stop database         # web stops first (it requires the database)
   orbctl start web             # starts the database again, then web
   orbctl reset crasher         # closes the breaker by hand
+  orbctl services              # the bus registry: echo 1.1, served by echo
+  orbctl caps greeter          # its capability table: call:echo:r and its channel
+  orbctl call echo echo '{"text": "hi"}'   # a typed call, JSON in and out
+  orbctl revoke greeter 1      # greeter loses echo at once (see orbctl logs greeter)
+  orbctl audit --verify        # the hash-chained audit log is intact
   edit $DEMO/services/*.yaml, then: orbctl reload
 
 Following events here (Ctrl-C stops the demo):

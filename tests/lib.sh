@@ -9,6 +9,7 @@ ORB_SRC=${ORB_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ORBITALD=$ORB_BIN/src/core/orbitald
 ORBCTL=$ORB_BIN/src/cli/orbctl
 TESTSVC=$ORB_BIN/tests/orb-testsvc
+BUSTEST=$ORB_BIN/tests/orb-bustest
 T=$(mktemp -d /tmp/orbtest.XXXXXX)
 M=$T/services
 mkdir -p "$M"
@@ -92,5 +93,20 @@ wait_state() { wait_for "$1 to be $2" "${3:-10}" is_state "$1" "$2"; }
 # expect_eq WHAT ACTUAL EXPECTED
 expect_eq() { [ "$2" = "$3" ] || fail "$1: expected '$3', found '$2'"; }
 expect_match() { [[ "$2" =~ $3 ]] || fail "$1: expected to match /$3/, found '$2'"; }
+
+# logs_of NAME: everything the service printed so far
+logs_of() { "$ORBCTL" logs -n 2000 "$1" 2>/dev/null || true; }
+has_log() { logs_of "$1" | grep -qE -- "$2"; }
+# wait_log NAME REGEX [TIMEOUT_S]: until the service printed a matching line
+wait_log() {
+        local n=$(( ${3:-10} * 20 ))
+        for _ in $(seq 1 "$n"); do
+                has_log "$1" "$2" && return 0
+                sleep 0.05
+        done
+        fail "timed out waiting for $1 to print /$2/; it printed: $(logs_of "$1" | tail -n 20)"
+}
+# log_line NAME REGEX: the last matching line
+log_line() { logs_of "$1" | grep -E -- "$2" | tail -n 1; }
 
 pass() { echo "PASS: $TEST_NAME"; }

@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audit-cmd.h"
+#include "bus-cmd.h"
 #include "util/cleanup.h"
 #include "util/paths.h"
 #include "util/time.h"
@@ -58,6 +60,16 @@ static _Noreturn void usage(int code)
                 "  enable | disable NAME     allow / forbid starting it\n"
                 "  reset NAME                close the breaker and forget failures\n"
                 "  reload                    re-read manifests; restart what changed\n"
+                "capabilities and the bus:\n"
+                "  services                  the registry: service types, versions, servers\n"
+                "  caps NAME                 the capability table of a service (or client)\n"
+                "  grant HOLDER SLOT TARGET [--rights RIGHTS] [--expires DURATION]\n"
+                "                            give TARGET a copy of HOLDER's capability\n"
+                "  revoke HOLDER SLOT        revoke it and everything derived from it\n"
+                "  call SERVICE METHOD [JSON]  call a method; arguments and reply as JSON\n"
+                "  subscribe TOPIC           print events published on TOPIC and below\n"
+                "  publish TOPIC TEXT        publish one event\n"
+                "  audit [-f] [-n N] [--verify]  the hash-chained audit log; --verify checks it\n"
                 "\n"
                 "The socket is --socket, else $ORBITAL_SOCKET, else the default run directory's control.\n"
                 "Exit: 0 ok, 1 refused by orbitald, 100 usage, 111 system failure.\n");
@@ -452,9 +464,175 @@ static void parse_sub_options(struct cli *cli, int argc, char **argv, bool allow
         }
 }
 
+/* ---- the broker ---- */
+
+static void caps_print(struct cli *cli, json_t *r)
+{
+        json_t *caps = json_object_get(r, "caps"), *c;
+        size_t i;
+
+        if (cli->json) {
+                print_json_line(r);
+                return;
+        }
+        printf("%-5s %-10s %-24s %-6s %-8s %s\n", "SLOT", "TYPE", "OBJECT", "RIGHTS", "CHANNEL", "FROM");
+        json_array_foreach(caps, i, c) {
+                json_t *parent = json_object_get(c, "parent"), *exp = json_object_get(c, "expires_in_ms");
+                char from[96] = "manifest";
+
+                if (parent)
+                        snprintf(from, sizeof(from), "%s slot %lld", str(parent, "holder"),
+                                 (long long)json_integer_value(json_object_get(parent, "slot")));
+                else if (json_is_true(json_object_get(c, "channel")))
+                        snprintf(from, sizeof(from), "lookup");
+                printf("%-5lld %-10s %-24s %-6s %-8s %s", (long long)json_integer_value(json_object_get(c, "slot")),
+                       str(c, "type"), str(c, "object"), str(c, "rights"),
+                       json_is_true(json_object_get(c, "channel")) ? "open" : "-", from);
+                if (exp)
+                        printf(" (expires in %lld ms)", (long long)json_integer_value(exp));
+                putchar('\n');
+        }
+}
+
+static void services_print(struct cli *cli, json_t *r)
+{
+        json_t *a = json_object_get(r, "services"), *v;
+        size_t i;
+
+        if (cli->json) {
+                print_json_line(r);
+                return;
+        }
+        printf("%-20s %-8s %-20s %-16s %s\n", "TYPE", "VERSION", "SERVER", "INTERFACE", "CHANNELS");
+        json_array_foreach(a, i, v)
+                printf("%-20s %-8s %-20s %-16s %lld\n", str(v, "type"), str(v, "version"), str(v, "server"),
+                       str(v, "interface"), (long long)json_integer_value(json_object_get(v, "channels")));
+}
+
+static void grant_print(struct cli *cli, json_t *r)
+{
+        if (cli->json)
+                print_json_line(r);
+        else
+                printf("granted: %s holds it in slot %lld\n", str(r, "target"),
+                       (long long)json_integer_value(json_object_get(r, "slot")));
+}
+
+static void revoke_print(struct cli *cli, json_t *r)
+{
+        if (cli->json)
+                print_json_line(r);
+        else
+                printf("revoked\n");
+}
+
+static long parse_slot(const char *s)
+{
+        char *end;
+        long v = strtol(s, &end, 10);
+
+        if (*end || v < 1 || v > 1000000)
+                die(EXIT_USAGE, "expected a slot number, found '%s'", s);
+        return v;
+}
+
+static int run_grant(struct cli *cli, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"rights", required_argument, NULL, 'r'}, {"expires", required_argument, NULL, 'e'}, {0}};
+        json_t *params;
+        const char *rights = NULL;
+        usec_t expires = 0;
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "r:e:", opts, NULL)) != -1) {
+                if (c == 'r')
+                        rights = optarg;
+                else if (c == 'e' && parse_duration(optarg, &expires) && expires)
+                        ;
+                else if (c == 'e')
+                        die(EXIT_USAGE, "--expires: expected a duration such as 30s, found '%s'", optarg);
+                else
+                        usage(EXIT_USAGE);
+        }
+        if (argc - optind != 3)
+                usage(EXIT_USAGE);
+        params = json_pack("{s:s, s:I, s:s, s:I}", "holder", argv[optind], "slot",
+                           (json_int_t)parse_slot(argv[optind + 1]), "target", argv[optind + 2], "expires_ms",
+                           (json_int_t)(expires / USEC_PER_MSEC));
+        if (rights)
+                json_object_set_new(params, "rights", json_string(rights));
+        send_request(cli, "grant", params);
+        return read_replies(cli, ignore_item, grant_print);
+}
+
+/* `orbctl audit`: the file is read here; orbitald, when it answers,
+ * says where it is and what its newest record is (so a cut tail shows). */
+static int run_audit(struct cli *cli, int argc, char **argv)
+{
+        static char buf[MSG_MAX + 1];
+        char path[4096], head[128];
+        const char *live = NULL;
+        int fd = unix_connect(cli->socket, SOCK_SEQPACKET);
+
+        audit_default_path(path, sizeof(path));
+        if (fd >= 0) {
+                const char *req = "{\"method\":\"audit-head\",\"params\":{}}";
+                ssize_t n = send(fd, req, strlen(req), MSG_NOSIGNAL) < 0 ? -1 : recv(fd, buf, MSG_MAX, 0);
+                json_t *msg = n > 0 ? json_loadb(buf, (size_t)n, 0, NULL) : NULL;
+                json_t *r = json_object_get(msg, "result");
+
+                if (json_is_true(json_object_get(msg, "ok")) && json_is_string(json_object_get(r, "path"))) {
+                        snprintf(path, sizeof(path), "%s", str(r, "path"));
+                        snprintf(head, sizeof(head), "%lld:%s",
+                                 (long long)json_integer_value(json_object_get(r, "seq")), str(r, "hash"));
+                        live = head;
+                } else if (msg && !json_is_true(json_object_get(msg, "ok"))) {
+                        die(EXIT_REFUSED, "%s", str(json_object_get(msg, "error"), "message"));
+                }
+                json_decref(msg);
+                close(fd);
+        }
+        return audit_cmd(path, live, argc, argv);
+}
+
+/* The bus socket sits beside the control socket. */
+static const char *bus_path(const struct cli *cli, char *buf, size_t n)
+{
+        const char *env = getenv("ORB_BUS_SOCKET"), *slash;
+
+        if (env && *env)
+                return env;
+        slash = strrchr(cli->socket, '/');
+        snprintf(buf, n, "%.*s/bus.sock", slash ? (int)(slash - cli->socket) : 1, slash ? cli->socket : ".");
+        return buf;
+}
+
+static bool is_bus_command(const char *c)
+{
+        return !strcmp(c, "call") || !strcmp(c, "subscribe") || !strcmp(c, "publish");
+}
+
 static int run_command(struct cli *cli, int argc, char **argv)
 {
         const char *cmd = cli->command;
+
+        if (strcmp(cmd, "services") == 0 && argc == 1) {
+                send_request(cli, "services", NULL);
+                return read_replies(cli, ignore_item, services_print);
+        }
+        if (strcmp(cmd, "caps") == 0 && argc == 2) {
+                send_request(cli, "caps", json_pack("{s:s}", "name", argv[1]));
+                return read_replies(cli, ignore_item, caps_print);
+        }
+        if (strcmp(cmd, "grant") == 0)
+                return run_grant(cli, argc, argv);
+        if (strcmp(cmd, "revoke") == 0 && argc == 3) {
+                send_request(cli, "revoke", json_pack("{s:s, s:I}", "holder", argv[1], "slot",
+                                                      (json_int_t)parse_slot(argv[2])));
+                return read_replies(cli, ignore_item, revoke_print);
+        }
 
         if (strcmp(cmd, "list") == 0 && argc == 1) {
                 list_items = json_array();
@@ -522,6 +700,12 @@ int main(int argc, char **argv)
         cli.command = argv[optind];
         if (!cli.socket)
                 cli.socket = orbital_default_socket(sock, sizeof(sock));
+        if (strcmp(cli.command, "audit") == 0)
+                return run_audit(&cli, argc - optind, argv + optind);
+        if (is_bus_command(cli.command)) {
+                char bus[4096];
+                return bus_cmd(bus_path(&cli, bus, sizeof(bus)), cli.json, argc - optind, argv + optind);
+        }
         cli.fd = connect_control(cli.socket);
         return run_command(&cli, argc - optind, argv + optind);
 }

@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker/capspec.h"
 #include "control.h"
+#include "orbital/protocol.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/unixsock.h"
@@ -507,6 +509,102 @@ static void m_ping(struct request *rq)
         send_ok(rq->c, json_pack("{s:i}", "pid", (int)getpid()));
 }
 
+/* ---- the broker ---- */
+
+static bool param_string(struct request *rq, const char *key, const char **out)
+{
+        json_t *v = json_object_get(rq->params, key);
+
+        if (!json_is_string(v)) {
+                send_error(rq->c, "bad-request", "%s: params.%s: expected a string", rq->method, key);
+                return false;
+        }
+        *out = json_string_value(v);
+        return true;
+}
+
+static struct broker *need_broker(struct request *rq)
+{
+        if (!rq->c->ctl->broker)
+                send_error(rq->c, "unavailable", "%s: the broker is not running", rq->method);
+        return rq->c->ctl->broker;
+}
+
+static void m_caps(struct request *rq)
+{
+        struct broker *b = need_broker(rq);
+        const char *name;
+        json_t *caps;
+
+        if (!b || !param_string(rq, "name", &name))
+                return;
+        caps = broker_caps_json(b, name);
+        if (!caps)
+                return send_error(rq->c, "no-such-peer",
+                                  "'%s' is not connected to the bus (a service holds capabilities while it runs)",
+                                  name);
+        send_ok(rq->c, json_pack("{s:s, s:o}", "name", name, "caps", caps));
+}
+
+static void m_services(struct request *rq)
+{
+        struct broker *b = need_broker(rq);
+
+        if (b)
+                send_ok(rq->c, json_pack("{s:o}", "services", broker_services_json(b)));
+}
+
+static void actor_name(const struct request *rq, char *buf, size_t n)
+{
+        snprintf(buf, n, "orbctl(uid %u)", (unsigned)rq->c->uid);
+}
+
+static void m_grant(struct request *rq)
+{
+        struct broker *b = need_broker(rq);
+        const char *holder, *target, *rights_text = NULL;
+        unsigned long slot, expires_ms;
+        uint8_t rights = ORB_RIGHT_READ | ORB_RIGHT_WRITE;
+        uint32_t out;
+        char why[256], actor[64];
+        json_t *rv = json_object_get(rq->params, "rights");
+
+        if (!b || !param_string(rq, "holder", &holder) || !param_string(rq, "target", &target) ||
+            !param_uint(rq, "slot", 0, UINT32_MAX, &slot) || !param_uint(rq, "expires_ms", 0, 1ul << 40, &expires_ms))
+                return;
+        if (rv && (!json_is_string(rv) || !rights_parse((rights_text = json_string_value(rv)), &rights)))
+                return send_error(rq->c, "bad-request", "grant: params.rights: expected r, w, g in that order (e.g. rw)");
+        actor_name(rq, actor, sizeof(actor));
+        if (broker_grant(b, holder, (uint32_t)slot, target, rights, (usec_t)expires_ms * USEC_PER_MSEC, actor, &out,
+                         why, sizeof(why)) < 0)
+                return send_error(rq->c, "grant-refused", "%s", why);
+        send_ok(rq->c, json_pack("{s:s, s:I}", "target", target, "slot", (json_int_t)out));
+}
+
+static void m_revoke(struct request *rq)
+{
+        struct broker *b = need_broker(rq);
+        const char *holder;
+        unsigned long slot;
+        char why[256], actor[64];
+
+        if (!b || !param_string(rq, "holder", &holder) || !param_uint(rq, "slot", 0, UINT32_MAX, &slot))
+                return;
+        actor_name(rq, actor, sizeof(actor));
+        if (broker_revoke(b, holder, (uint32_t)slot, actor, why, sizeof(why)) < 0)
+                return send_error(rq->c, "revoke-refused", "%s", why);
+        send_ok(rq->c, NULL);
+}
+
+static void m_audit_head(struct request *rq)
+{
+        struct control *ctl = rq->c->ctl;
+
+        if (!ctl->audit_head)
+                return send_error(rq->c, "unavailable", "audit-head: no audit log");
+        send_ok(rq->c, ctl->audit_head(ctl->audit_ctx));
+}
+
 static const struct method {
         const char *name;
         bool needs_write;  /* changes services: root or the owner */
@@ -519,6 +617,9 @@ static const struct method {
         {"stop", true, false, m_stop},        {"restart", true, false, m_restart},
         {"enable", true, false, m_enable},    {"disable", true, false, m_disable},
         {"reset", true, false, m_reset},      {"reload", true, false, m_reload},
+        {"caps", false, true, m_caps},        {"services", false, false, m_services},
+        {"grant", true, false, m_grant},      {"revoke", true, false, m_revoke},
+        {"audit-head", false, true, m_audit_head},
 };
 
 static void client_handle(struct client *c, const char *buf, size_t len)

@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
+#include "broker/broker.h"
 #include "supervisor/supervisor.h"
 #include "util/loop.h"
 
@@ -37,6 +40,9 @@ struct control {
         unsigned n_clients;
         uid_t owner_uid;            /* orbitald's euid: may change things */
         void (*on_reload)(void *ctx);
+        struct broker *broker;      /* borrowed, may be NULL */
+        void *audit_ctx;
+        json_t *(*audit_head)(void *ctx); /* {"seq", "hash", "path"} */
 };
 
 int control_init(struct control *ctl, struct loop *loop, struct supervisor *sup, const char *path);

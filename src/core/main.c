@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "broker/broker.h"
 #include "control.h"
 #include "notify.h"
 #include "supervisor/spawn.h"
@@ -43,11 +45,15 @@ struct daemon {
         struct loop loop;
         struct supervisor sup;
         struct control ctl;
+        struct broker broker;
+        struct audit *audit;
         struct notify_socket notify;
+        void (*control_on_event)(void *ctx, const struct sup_event *ev);
         int signal_fd;
         struct loop_io signal_io;
         unsigned n_term;
         char path_buf[3][PATH_MAX];
+        char audit_path[PATH_MAX];
 };
 
 static _Noreturn void usage(int code)
@@ -218,6 +224,89 @@ static void on_idle_shutdown(void *ctx)
         loop_quit(&d->loop);
 }
 
+/* ---- the broker's side of the supervisor ---- */
+
+static int bus_attach(void *ctx, struct service *svc)
+{
+        struct daemon *d = ctx;
+        const struct manifest *m = svc->spec;
+
+        return broker_attach(&d->broker, svc, m->name, m->capabilities, m->limits.ipc_rate);
+}
+
+static void bus_detach(void *ctx, struct service *svc)
+{
+        struct daemon *d = ctx;
+
+        broker_detach(&d->broker, svc);
+}
+
+static void bus_ready(void *ctx, struct service *svc)
+{
+        (void)ctx;
+        service_notify_message(svc, "READY=1", 7);
+}
+
+static void bus_audit(void *ctx, const char *kind, const char *actor, json_t *fields)
+{
+        struct daemon *d = ctx;
+        int r;
+
+        if (d->audit && (r = audit_record(d->audit, kind, actor, fields)) < 0)
+                log_warn("unable to write an audit record (%s): %s", kind, strerror(-r));
+        json_decref(fields);
+}
+
+static json_t *audit_head_json(void *ctx)
+{
+        struct daemon *d = ctx;
+        char hex[AUDIT_HASH_HEX];
+        uint64_t seq;
+
+        audit_head(d->audit, &seq, hex);
+        return json_pack("{s:I, s:s, s:s}", "seq", (json_int_t)seq, "hash", hex, "path", d->audit_path);
+}
+
+static int audit_setup(struct daemon *d, const char *state_dir)
+{
+
+        snprintf(d->audit_path, sizeof(d->audit_path), "%s/audit.log", state_dir);
+        return audit_open(&d->audit, d->audit_path, &d->loop);
+}
+
+/* Every supervisor event is audited, then streamed to control clients. */
+static void on_sup_event(void *ctx, const struct sup_event *ev)
+{
+        struct control *ctl = ctx;
+        struct daemon *d = container_of(ctl, struct daemon, ctl);
+
+        if (ev->kind == SUP_EV_STATE)
+                bus_audit(d, "service.state", ev->service,
+                          json_pack("{s:s, s:s, s:s}", "from", svc_state_name(ev->from), "to",
+                                    svc_state_name(ev->to), "detail", ev->detail));
+        else
+                bus_audit(d, event_kind_name(ev->kind), ev->service, json_pack("{s:s}", "detail", ev->detail));
+        d->control_on_event(ctx, ev);
+}
+
+static int broker_setup(struct daemon *d, const char *bus_path)
+{
+        const struct broker_hooks hooks = {.ctx = d, .audit = bus_audit, .ready = bus_ready};
+        int r = broker_init(&d->broker, &d->loop, bus_path, &hooks);
+
+        if (r < 0)
+                return r;
+        d->ctl.broker = &d->broker; /* control_init() is done: its struct stays */
+        d->ctl.audit_ctx = d;
+        d->ctl.audit_head = audit_head_json;
+        d->sup.hooks.bus_ctx = d;
+        d->sup.hooks.bus_attach = bus_attach;
+        d->sup.hooks.bus_detach = bus_detach;
+        d->control_on_event = d->sup.hooks.on_event;
+        d->sup.hooks.on_event = on_sup_event;
+        return 0;
+}
+
 static void on_signal_unused(int sig)
 {
 }
@@ -271,7 +360,7 @@ static void explain_privileges(void)
 
 static int run(struct daemon *d, const struct options *o)
 {
-        char control_path[PATH_MAX], notify_path[PATH_MAX], log_dir[PATH_MAX], cg_name[64];
+        char control_path[PATH_MAX], notify_path[PATH_MAX], bus_path[PATH_MAX], log_dir[PATH_MAX], cg_name[64];
         struct sup_settings set;
         struct orb_diag diag = ORB_DIAG_INIT;
         char msg[1024];
@@ -279,6 +368,7 @@ static int run(struct daemon *d, const struct options *o)
 
         snprintf(control_path, sizeof(control_path), "%s/control", o->run_dir);
         snprintf(notify_path, sizeof(notify_path), "%s/notify", o->run_dir);
+        snprintf(bus_path, sizeof(bus_path), "%s/bus.sock", o->run_dir);
         snprintf(log_dir, sizeof(log_dir), "%s/logs", o->state_dir);
         snprintf(cg_name, sizeof(cg_name), "orbital-%d", (int)getpid());
         if ((r = mkdir_p(o->run_dir, 0755)) < 0 || (r = mkdir_p(log_dir, 0750)) < 0) {
@@ -304,9 +394,14 @@ static int run(struct daemon *d, const struct options *o)
         if (o->favor_dynmods && (r = cgroup_favor_dynmods()) < 0)
                 log_warn("unable to turn on favordynmods: %s; restarts wait for the kernel's cgroup migration",
                          r == -ENOENT ? "no cgroup2 mount" : strerror(-r));
+        if ((r = audit_setup(d, o->state_dir)) < 0) {
+                log_err("unable to open the audit log %s: %s", d->audit_path, strerror(-r));
+                return 111;
+        }
         sup_init(&d->sup, &d->loop, &set);
         if ((r = control_init(&d->ctl, &d->loop, &d->sup, control_path)) < 0 ||
-            (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0) {
+            (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0 ||
+            (r = broker_setup(d, bus_path)) < 0) {
                 log_err("unable to listen on %s: %s", o->run_dir,
                         r == -EADDRINUSE ? "another orbitald is serving it" : strerror(-r));
                 return 111;
@@ -332,11 +427,12 @@ int main(int argc, char **argv)
 
         log_init("orbitald");
         if (spawn_init() < 0) {
-                log_err("unable to reserve descriptors 3..6: %s", strerror(errno));
+                log_err("unable to reserve descriptors 3..7: %s", strerror(errno));
                 return 111;
         }
         /* Teardown is safe from any point of a failed start. */
         d.signal_fd = d.ctl.fd = d.notify.fd = d.sup.oom_fd = d.loop.epoll_fd = d.loop.timer_fd = -1;
+        d.broker.listen_fd = -1;
         parse_args(&d, &o, argc, argv);
         explain_privileges();
         raise_nofile();
@@ -344,6 +440,8 @@ int main(int argc, char **argv)
         notify_socket_deinit(&d.notify);
         control_deinit(&d.ctl);
         sup_deinit(&d.sup);
+        broker_deinit(&d.broker);
+        audit_close(d.audit);
         loop_run_deferred(&d.loop);
         safe_close(d.signal_fd);
         loop_deinit(&d.loop);

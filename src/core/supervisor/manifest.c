@@ -52,6 +52,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "broker/capspec.h"
 #include "supervisor/manifest.h"
 #include "util/cleanup.h"
 #include "util/diag.h"
@@ -1198,8 +1199,19 @@ static int parse_capabilities(struct parser *p, const struct node *n, void *targ
 {
         struct manifest *m = target;
 
-        return parse_names(p, n, capability_valid, "a capability name such as net.configure, or a list of them",
-                           &m->capabilities, NULL);
+        static const char what[] = "a capability such as provide:echo, call:storage:r, publish:net, "
+                                   "subscribe:net or net.configure, or a list of them";
+        struct capspec spec;
+        char why[160];
+        int r = parse_names(p, n, capability_valid, what, &m->capabilities, NULL);
+
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; m->capabilities[i]; i++) {
+                if (!capspec_parse(m->capabilities[i], &spec, why, sizeof(why)))
+                        return n->kind == NODE_LIST ? expected_item(p, n, i, why) : expected(p, n, why);
+        }
+        return 0;
 }
 
 static int parse_restart(struct parser *p, const struct node *n, void *target)
@@ -1401,6 +1413,7 @@ static const struct field limits_fields[] = {
         F_UINT("pids", struct limits_spec, pids, 1, 1000000, FIELD_F_UNLIMITED),
         F_PERCENT("cpu", struct limits_spec, cpu_pc, 1, 10000, FIELD_F_UNLIMITED | FIELD_F_SIGN),
         F_UINT("files", struct limits_spec, files, 16, 1048576, 0),
+        F_UINT("ipc-rate", struct limits_spec, ipc_rate, 1, 100000000, FIELD_F_UNLIMITED),
 };
 
 static int parse_limits(struct parser *p, const struct node *n, void *target)
@@ -1467,7 +1480,7 @@ static int manifest_new(const char *source, struct manifest **out)
         m->readiness = (struct readiness_spec){ READINESS_NONE, 3, 30 * USEC_PER_SEC };
         m->stop = (struct stop_spec){ SIGTERM, 10 * USEC_PER_SEC };
         m->limits = (struct limits_spec){ LIMIT_MEMORY_DEFAULT, LIMIT_PIDS_DEFAULT, LIMIT_CPU_DEFAULT_PC,
-                                          LIMIT_FILES_DEFAULT };
+                                          LIMIT_FILES_DEFAULT, LIMIT_IPC_RATE_DEFAULT };
         m->enabled = true;
         *out = take_ptr(m);
         return 0;

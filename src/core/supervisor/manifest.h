@@ -79,12 +79,14 @@ struct stop_spec {
 #define LIMIT_PIDS_DEFAULT 16u
 #define LIMIT_CPU_DEFAULT_PC 50u
 #define LIMIT_FILES_DEFAULT 256u
+#define LIMIT_IPC_RATE_DEFAULT 10000u /* bus messages per second */
 
 struct limits_spec {
         uint64_t memory; /* bytes; 0 = unlimited */
         unsigned pids;   /* processes + threads; 0 = unlimited */
         unsigned cpu_pc; /* percent of one CPU; 0 = unlimited */
         unsigned files;  /* RLIMIT_NOFILE */
+        unsigned ipc_rate; /* messages/s to orbitald and on channels; 0 = unlimited */
 };
 
 struct env_var {
@@ -109,9 +111,8 @@ struct manifest {
         struct manifest_pos name_pos; /* of `name:`'s value; 0 = file stem */
         struct manifest_pos *requires_pos; /* owned, one per requires entry */
         struct manifest_pos *after_pos;    /* owned, one per after entry */
-        char **capabilities;          /* owned names, NULL-terminated, never
-                                         NULL; kept, enforced by the broker
-                                         later */
+        char **capabilities;          /* owned, NULL-terminated, never NULL;
+                                         each passes capspec_parse() */
         enum restart_policy restart;
         unsigned restart_limit;       /* RESTART_LIMITED's n */
         struct backoff_spec backoff;

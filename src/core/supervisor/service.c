@@ -218,10 +218,18 @@ static void on_notify(struct loop_io *io, uint32_t revents)
 
 /* ---- spawning ---- */
 
-static char **build_env(const struct service *svc, const char *notify_path)
+static void service_bus_detach(struct service *svc)
+{
+        const struct sup_hooks *h = &svc->sup->hooks;
+
+        if (h->bus_detach)
+                h->bus_detach(h->bus_ctx, svc);
+}
+
+static char **build_env(const struct service *svc, const char *notify_path, int bus_target)
 {
         const struct manifest *m = svc->spec;
-        char **env = calloc(m->n_env + 5, sizeof(char *));
+        char **env = calloc(m->n_env + 6, sizeof(char *));
         unsigned n = 0;
         bool has_path = false;
 
@@ -235,6 +243,8 @@ static char **build_env(const struct service *svc, const char *notify_path)
         if (!has_path && !(env[n++] = strdup("PATH=" DEFAULT_PATH)))
                 goto fail;
         if (asprintf(&env[n++], "ORBITAL_SERVICE=%s", m->name) < 0)
+                goto fail;
+        if (bus_target >= 0 && asprintf(&env[n++], "ORB_BUS_FD=%d", bus_target) < 0)
                 goto fail;
         if (m->readiness.kind == READINESS_NOTIFY) {
                 if (asprintf(&env[n++], "ORBITAL_NOTIFY_FD=%d", m->readiness.fd) < 0)
@@ -264,6 +274,7 @@ static void free_envp(char ***env)
 
 struct spawn_fds {
         int out[2], err[2], notify[2];
+        int bus; /* the child's end of its bus connection */
 };
 
 static void spawn_fds_close(struct spawn_fds *f)
@@ -273,11 +284,20 @@ static void spawn_fds_close(struct spawn_fds *f)
                 f->err[i] = safe_close(f->err[i]);
                 f->notify[i] = safe_close(f->notify[i]);
         }
+        f->bus = safe_close(f->bus);
 }
 
 static int spawn_fds_open(const struct service *svc, struct spawn_fds *f)
 {
-        *f = (struct spawn_fds){{-1, -1}, {-1, -1}, {-1, -1}};
+        const struct sup_hooks *h = &svc->sup->hooks;
+
+        *f = (struct spawn_fds){{-1, -1}, {-1, -1}, {-1, -1}, -1};
+        if (h->bus_attach) {
+                int r = h->bus_attach(h->bus_ctx, (struct service *)svc);
+                if (r < 0)
+                        return r;
+                f->bus = r;
+        }
         if (pipe2(f->out, O_CLOEXEC) < 0 || pipe2(f->err, O_CLOEXEC) < 0)
                 return -errno;
         if (svc->spec->readiness.kind == READINESS_NOTIFY &&
@@ -362,7 +382,8 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                         return r;
                 req.set_ids = true;
         }
-        env = build_env(svc, svc->sup->set.notify_path);
+        req.bus_target = spawn_bus_target(m->readiness.kind == READINESS_NOTIFY ? m->readiness.fd : -1);
+        env = build_env(svc, svc->sup->set.notify_path, svc->sup->hooks.bus_attach ? req.bus_target : -1);
         if (!env)
                 return -ENOMEM;
         if (spawn_resolve_command(m->argv[0], env, program, sizeof(program)) < 0) {
@@ -373,18 +394,21 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         r = spawn_fds_open(svc, &fds);
         if (r < 0) {
                 spawn_fds_close(&fds);
-                snprintf(why, n, "unable to create pipes: %s", strerror(-r));
+                service_bus_detach(svc);
+                snprintf(why, n, "unable to create pipes or the bus connection: %s", strerror(-r));
                 return r;
         }
         req.envp = env;
         req.stdout_fd = fds.out[1];
         req.stderr_fd = fds.err[1];
         req.notify_fd = fds.notify[1];
+        req.bus_fd = fds.bus;
         req.cg = has_cg ? &svc->cg : NULL;
         req.use_rlimit_memory = !has_cg || !svc->cg.dir[CG_MEMORY];
         r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd);
         if (r < 0) {
                 spawn_fds_close(&fds);
+                service_bus_detach(svc);
                 snprintf(why, n, "unable to fork: %s", strerror(-r));
                 return r;
         }
@@ -482,6 +506,7 @@ static void service_on_main_exit(struct child *c, int code, int sig)
         close_io(svc, &svc->out_io, &svc->out_fd);
         close_io(svc, &svc->err_io, &svc->err_fd);
         close_io(svc, &svc->notify_io, &svc->notify_fd);
+        service_bus_detach(svc);
         c->pidfd = safe_close(c->pidfd);
         describe_status(what, sizeof(what), code, sig);
         service_log(svc, "main process %d %s", (int)c->pid, what);

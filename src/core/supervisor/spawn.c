@@ -1,6 +1,6 @@
 /*
  * Process creation with the child set up in a fixed order:
- *   own descriptor table -> signals reset -> stdio and notify fd ->
+ *   own descriptor table -> signals reset -> stdio, bus and notify fds ->
  *   new session -> cgroup -> rlimits -> ids -> directory -> execve
  * stdio comes first so that every later error reaches the service's log;
  * the program was already found in the service's PATH by the parent; ids
@@ -49,8 +49,9 @@ enum {
         SLOT_OUT = 3,
         SLOT_ERR = 4,
         SLOT_NOTIFY = 5,
-        SLOT_NULL = 6,
-        SLOT_END = 7,
+        SLOT_BUS = 6,
+        SLOT_NULL = 7,
+        SLOT_END = 8,
 };
 
 /* The only signal dispositions orbitald changes (main.c); the child
@@ -122,7 +123,8 @@ static int stage_fds(const struct spawn_req *req)
 {
         if (dup3(req->stdout_fd >= 0 ? req->stdout_fd : SLOT_NULL, SLOT_OUT, O_CLOEXEC) < 0 ||
             dup3(req->stderr_fd >= 0 ? req->stderr_fd : SLOT_NULL, SLOT_ERR, O_CLOEXEC) < 0 ||
-            dup3(req->notify_fd >= 0 ? req->notify_fd : SLOT_NULL, SLOT_NOTIFY, O_CLOEXEC) < 0)
+            dup3(req->notify_fd >= 0 ? req->notify_fd : SLOT_NULL, SLOT_NOTIFY, O_CLOEXEC) < 0 ||
+            dup3(req->bus_fd >= 0 ? req->bus_fd : SLOT_NULL, SLOT_BUS, O_CLOEXEC) < 0)
                 return -errno;
         return 0;
 }
@@ -154,8 +156,12 @@ static void child_setup_fds(const struct spawn_req *req)
 {
         if (dup2(SLOT_NULL, 0) < 0 || dup2(SLOT_OUT, 1) < 0 || dup2(SLOT_ERR, 2) < 0)
                 child_die(SPAWN_EXIT_SETUP, "set up stdio");
+        /* The bus goes to 3 or 4, slots stdio no longer needs, before the
+         * notify fd moves to a number of the manifest's choosing. */
+        if (req->bus_fd >= 0 && dup2(SLOT_BUS, req->bus_target) < 0)
+                child_die(SPAWN_EXIT_SETUP, "set up the bus descriptor");
         if (req->notify_fd < 0)
-                return; /* slots 3..6 are close-on-exec */
+                return; /* slots 3..7 are close-on-exec */
         if (req->notify_target == SLOT_NOTIFY) {
                 if (fcntl(SLOT_NOTIFY, F_SETFD, 0) < 0)
                         child_die(SPAWN_EXIT_SETUP, "set up the notification descriptor");

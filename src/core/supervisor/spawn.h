@@ -23,6 +23,8 @@ struct spawn_req {
         int stdout_fd, stderr_fd;   /* -1 = /dev/null */
         int notify_fd;              /* -1 = none */
         int notify_target;          /* fd number the child sees it as */
+        int bus_fd;                 /* -1 = none: the service's bus connection */
+        int bus_target;             /* 3 or 4 (spawn_bus_target) */
         const struct cgroup *cg;    /* NULL = none */
         bool set_ids;               /* switch to uid/gid, clear groups */
         uid_t uid;
@@ -32,10 +34,17 @@ struct spawn_req {
         bool use_rlimit_memory;
 };
 
+/* The fd number a child gets its bus connection at: 3, unless the
+ * readiness fd is 3. */
+static inline int spawn_bus_target(int notify_target)
+{
+        return notify_target == 3 ? 4 : 3;
+}
+
 /*
- * spawn_init() - reserve descriptors 3..6 for staging children's
+ * spawn_init() - reserve descriptors 3..7 for staging children's
  * descriptors.  Call first thing in main(), before anything else opens a
- * descriptor; whatever was inherited at 3..6 is replaced.
+ * descriptor; whatever was inherited at 3..7 is replaced.
  * Return: 0, -errno.
  */
 int spawn_init(void);

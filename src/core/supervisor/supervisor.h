@@ -109,6 +109,11 @@ struct sup_hooks {
         void (*on_log)(void *ctx, const struct service *svc, const struct log_record *rec);
         void *shutdown_ctx;
         void (*on_idle_shutdown)(void *ctx); /* every service down after shutdown */
+        void *bus_ctx;                /* for bus_attach and bus_detach */
+        /* The bus connection of a service about to start: the child's end
+         * (closed after the spawn) or -errno. */
+        int (*bus_attach)(void *ctx, struct service *svc);
+        void (*bus_detach)(void *ctx, struct service *svc); /* main process gone */
 };
 
 struct sup_settings {
