@@ -105,7 +105,8 @@ struct orb_conn {
         int bus_fd;
         int epoll_fd;
         uint32_t next_id;
-        struct orb_msg *rx;       /* bus receive */
+        struct orb_msg *rx;       /* bus receive (dispatch) */
+        struct orb_msg *call_rx;  /* bus receive (requests) */
         struct orb_msg *reply;    /* the reply a handler fills */
         struct orb_msg *srv_rx;   /* channel receive (service side) */
         struct orb_client *clients;
@@ -118,6 +119,7 @@ struct orb_conn {
 };
 
 static int bus_call(struct orb_conn *c, struct orb_msg *req, struct orb_msg **reply);
+static struct orb_msg *msg_compact(struct orb_msg *from);
 
 static uint64_t now_ms(void)
 {
@@ -149,10 +151,11 @@ static int conn_new(int fd, struct orb_conn **out)
         c->bus_fd = fd;
         c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         c->rx = orb_msg_new(0);
+        c->call_rx = orb_msg_new(0);
         c->reply = orb_msg_new(ORB_MSG_REPLY);
         c->srv_rx = orb_msg_new(0);
         ev.data.ptr = &c->w;
-        if (c->epoll_fd < 0 || !c->rx || !c->reply || !c->srv_rx ||
+        if (c->epoll_fd < 0 || !c->rx || !c->call_rx || !c->reply || !c->srv_rx ||
             epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                 int r = c->epoll_fd < 0 ? -errno : -ENOMEM;
                 c->bus_fd = -1;
@@ -579,21 +582,24 @@ static int bus_call(struct orb_conn *c, struct orb_msg *req, struct orb_msg **re
         orb_msg_free(req);
         if (r < 0)
                 return r;
-        m = orb_msg_new(0);
-        if (!m)
-                return -ENOMEM;
+        /* The shared buffer is safe to reuse from a callback below: we
+         * are done with each message before handing it on. */
+        m = c->call_rx;
         for (;;) {
                 r = bus_recv(c, m, 0);
-                if (r < 0) {
-                        orb_msg_free(m);
+                if (r < 0)
                         return r;
-                }
                 if (orb_msg_hdr(m)->id == id)
                         break;
                 handle_unsolicited(c, m);
         }
-        *reply = m;
-        return status_of(m);
+        *reply = msg_compact(m);
+        if (!*reply)
+                return -ENOMEM;
+        r = status_of(*reply);
+        if (orb_msg_parse_untrusted(*reply, NULL, 0) < 0)
+                r = r ? r : -ORB_E_PROTO;
+        return r;
 }
 
 /* A bus request whose reply carries nothing we need. */
@@ -894,6 +900,33 @@ static void complete_pending(struct orb_client *cl, uint32_t id, int status, str
         }
 }
 
+/*
+ * The caller keeps its reply: move the record into a message of its own
+ * size, so the 64 KiB receive buffer stays with the channel and a call
+ * costs two small allocations, not a large one.
+ */
+static struct orb_msg *msg_compact(struct orb_msg *from)
+{
+        struct orb_msg *m = orb_msg_new(0);
+        uint8_t *buf = malloc(from->len);
+
+        if (!m || !buf) {
+                free(buf);
+                return orb_msg_free(m);
+        }
+        free(m->buf);
+        memcpy(buf, from->buf, from->len);
+        m->buf = buf;
+        m->len = m->cap = from->len;
+        for (unsigned i = 0; i < from->n_fds; i++) {
+                m->fds[i] = from->fds[i];
+                from->fds[i] = -1;
+        }
+        m->n_fds = from->n_fds;
+        from->n_fds = 0;
+        return m;
+}
+
 static void deliver_async_reply(struct orb_client *cl, struct orb_msg *m)
 {
         uint32_t id = orb_msg_hdr(m)->id;
@@ -946,10 +979,10 @@ int orb_client_call(struct orb_client *cl, struct orb_msg *req, int timeout_ms, 
                         deliver_async_reply(cl, cl->rx);
                         continue;
                 }
-                r = reply_check(method, cl->rx);
-                *reply = cl->rx;
-                cl->rx = NULL;
-                return r;
+                *reply = msg_compact(cl->rx);
+                if (!*reply)
+                        return -ENOMEM;
+                return reply_check(method, *reply);
         }
 }
 
@@ -1145,6 +1178,7 @@ struct orb_conn *orb_conn_close(struct orb_conn *c)
         if (c->bus_fd >= 0)
                 close(c->bus_fd);
         orb_msg_free(c->rx);
+        orb_msg_free(c->call_rx);
         orb_msg_free(c->reply);
         orb_msg_free(c->srv_rx);
         free(c);
