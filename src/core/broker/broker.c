@@ -304,7 +304,6 @@ static void on_cap_removed(struct cap *c, unsigned reason, void *ctx)
 {
         struct broker *b = ctx;
         struct peer *holder = c->table->owner;
-        json_t *f;
 
         struct channel *ch = c->data;
 
@@ -312,9 +311,7 @@ static void on_cap_removed(struct cap *c, unsigned reason, void *ctx)
                 channel_free(ch);
         if (holder->is_closing || (ch && ch->is_client_gone))
                 return; /* nobody to tell */
-        f = cap_fields(c);
-        json_object_set_new(f, "reason", json_integer(reason));
-        audit(b, "cap.revoke", NULL, f);
+        audit(b, "cap.revoke", NULL, json_pack("{s:o, s:i}", "cap", cap_fields(c), "reason", (int)reason));
         notify_revoked(holder, c, reason);
 }
 
