@@ -597,7 +597,7 @@ static int run_audit(struct cli *cli, int argc, char **argv)
                 close(fd);
         }
         if (cli->json) { /* orbctl's --json goes before the command */
-                char **v = calloc((size_t)argc + 2, sizeof(char *));
+                _cleanup_free_ char **v = calloc((size_t)argc + 2, sizeof(char *));
                 if (!v)
                         die(EXIT_SYSTEM, "out of memory");
                 memcpy(v, argv, (size_t)argc * sizeof(char *));

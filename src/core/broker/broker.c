@@ -95,6 +95,7 @@ struct peer {
 
 static void peer_close(struct peer *p);
 static void retry_parked(struct broker *b);
+static void check_invariants(struct broker *b);
 static void broker_arm_expiry(struct broker *b);
 
 /* ------------------------------------------------------------------------
@@ -890,6 +891,18 @@ static const struct handler {
         {ORB_MSG_READY, on_ready},
 };
 
+/* Test builds (sanitizers) check every table after every operation. */
+static void check_invariants(struct broker *b)
+{
+#ifdef ORB_HAS_ASAN
+        for (struct peer *p = b->peers; p; p = p->next)
+                if (!p->is_closing)
+                        captable_check(&p->caps);
+#else
+        (void)b;
+#endif
+}
+
 /* Token bucket: @rate per second, a burst of one second's worth. */
 static bool rate_take(struct peer *p, usec_t now)
 {
@@ -921,9 +934,13 @@ static void handle_message(struct peer *p, struct orb_msg *m)
                         log_warn("bus peer %s exceeds its rate of %u messages/s", p->name, p->rate);
                 return reply_error(p, &h, ORB_E_RATE, "rate limit of %u messages/s exceeded", p->rate);
         }
-        for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
-                if (handlers[i].type == h.type)
-                        return handlers[i].fn(p, m);
+        for (size_t i = 0; i < ARRAY_SIZE(handlers); i++) {
+                if (handlers[i].type == h.type) {
+                        handlers[i].fn(p, m);
+                        check_invariants(p->b);
+                        return;
+                }
+        }
         reply_error(p, &h, ORB_E_PROTO, "unknown message type 0x%04x", h.type);
 }
 
@@ -1012,6 +1029,7 @@ static void peer_close(struct peer *p)
                 p->next->prev = p->prev;
         b->n_peers--;
         log_debug("bus peer %s disconnected", p->name);
+        check_invariants(b);
         loop_defer(b->loop, &p->free_defer, peer_free_deferred);
         if (b->parked)
                 retry_parked(b);
@@ -1172,6 +1190,7 @@ static void on_expiry(struct loop_timer *t)
         for (struct peer *p = b->peers; p; p = p->next)
                 if (!p->is_closing)
                         captable_expire(&p->caps, now, on_cap_removed, b);
+        check_invariants(b);
         broker_arm_expiry(b);
 }
 
@@ -1270,6 +1289,7 @@ int broker_revoke(struct broker *b, const char *holder, uint32_t slot, const cha
         audit(b, "cap.revoke.request", NULL, json_pack("{s:s, s:s, s:I}", "by", actor, "holder", holder, "slot",
                                                        (json_int_t)slot));
         cap_revoke(b, c, ORB_REVOKE_EXPLICIT);
+        check_invariants(b);
         return 0;
 }
 
