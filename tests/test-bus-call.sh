@@ -4,13 +4,17 @@
 # rights are enforced per method; orbctl call speaks JSON from the contract.
 source "$(dirname "$0")/lib.sh"
 
+# readiness: notify, so the clients start once both have registered
+# (orb_conn_ready is sent after the registration's reply).
 manifest store1 <<EOF
 command: $BUSTEST serve store 1.2
 capabilities: [provide:store]
+readiness: notify
 EOF
 manifest store2 <<EOF
 command: $BUSTEST serve store 2.0
 capabilities: [provide:store]
+readiness: notify
 EOF
 manifest v1client <<EOF
 command: $BUSTEST client store ">=1.1,<2"
