@@ -74,5 +74,21 @@ wait_log carol "call failed: " 5
 ctl stop echo >/dev/null
 wait_log alice "revoked slot 2 type 1 reason 3" 5
 wait_log alice "call failed: " 5
+# 5. The granter exits: what it granted goes too (reason 3).  Fresh
+#    instances of both, each waiting for echo: alice holding her slot 1.
+fresh() { # fresh NAME: restart it and wait until the new instance waits
+        local n
+        n=$(logs_of "$1" | grep -c "retrying" || true)
+        ctl restart "$1" >/dev/null
+        more() { [ "$(logs_of "$1" | grep -c "retrying" || true)" -gt "$2" ]; }
+        wait_for "a fresh $1" 10 more "$1" "$n"
+}
+fresh alice
+fresh carol
+ctl grant alice 1 carol --rights r >/dev/null
+test_n3() { [ "$(n3)" -ge 1 ]; }
+n3() { logs_of carol | grep -c "revoked slot 1 type 1 reason 3" || true; }
+ctl stop alice >/dev/null
+wait_for "carol to hear that alice exited" 5 test_n3
 kill -0 "$ORB_PID" || fail "orbitald died"
 pass

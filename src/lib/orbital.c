@@ -29,7 +29,7 @@
 #include "util/paths.h"
 
 #define EVENTS_BATCH 32
-#define CHANNEL_BATCH 64 /* calls handled per channel per wake-up */
+#define CHANNEL_BATCH 8 /* calls handled per channel per wake-up: fair to the others */
 
 enum watch_kind { WATCH_BUS, WATCH_CHANNEL, WATCH_CLIENT };
 

@@ -1205,7 +1205,7 @@ static int parse_capabilities(struct parser *p, const struct node *n, void *targ
         char why[160];
         int r = parse_names(p, n, capability_valid, what, &m->capabilities, NULL);
 
-        if (r < 0)
+        if (r != 0)
                 return r;
         for (unsigned i = 0; m->capabilities[i]; i++) {
                 if (!capspec_parse(m->capabilities[i], &spec, why, sizeof(why)))

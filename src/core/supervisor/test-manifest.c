@@ -325,7 +325,7 @@ static void check_full(const struct manifest *m)
         assert(m->limits.pids == 64);
         assert(m->limits.cpu_pc == 150);
         assert(m->limits.files == 4096);
-        assert(strv_equal(m->capabilities, STRV("net.configure", "storage:web")));
+        assert(strv_equal(m->capabilities, STRV("net.configure", "call:storage:r")));
         assert(!m->enabled);
 }
 
@@ -945,8 +945,10 @@ static void test_capabilities_enabled(void)
 {
         struct manifest *m;
 
-        m = parse_ok("command: a\ncapabilities: [net.configure, iface.manage, storage:web-1_x]\nenabled: true\n");
-        assert(strv_equal(m->capabilities, STRV("net.configure", "iface.manage", "storage:web-1_x")));
+        m = parse_ok("command: a\ncapabilities: [net.configure, iface.manage, call:web-1_x, provide:a.b, "
+                     "publish:net.link, subscribe:net, call:db:rg]\nenabled: true\n");
+        assert(strv_equal(m->capabilities, STRV("net.configure", "iface.manage", "call:web-1_x", "provide:a.b",
+                                                "publish:net.link", "subscribe:net", "call:db:rg")));
         assert(m->enabled);
         manifest_free(m);
         m = parse_ok("command: a\ncapabilities: net.configure\nenabled: 'false'\n");
@@ -954,7 +956,19 @@ static void test_capabilities_enabled(void)
         assert(!m->enabled);
         manifest_free(m);
 
-        parse_bad("command: a\ncapabilities: [Net]\n", 2, 16, "capabilities[0]", "expected a capability name such as net.configure, or a list of them, found 'Net'");
+        parse_bad("command: a\ncapabilities: [Net]\n", 2, 16, "capabilities[0]",
+                  "expected a capability such as provide:echo, call:storage:r, publish:net, subscribe:net or "
+                  "net.configure, or a list of them, found 'Net'");
+        parse_bad("command: a\ncapabilities: [call:db:x]\n", 2, 16, "capabilities[0]",
+                  "expected rights after a call: type as r, w, rw, rg, wg or rwg (e.g. call:storage:r)");
+        parse_bad("command: a\ncapabilities: [call:db:wr]\n", 2, 16, "capabilities[0]", "expected rights after");
+        parse_bad("command: a\ncapabilities: [provide:db:r]\n", 2, 16, "capabilities[0]", "expected rights after");
+        parse_bad("command: a\ncapabilities: [bogus:x]\n", 2, 16, "capabilities[0]",
+                  "expected provide:TYPE, call:TYPE[:RIGHTS], publish:TOPIC, subscribe:TOPIC or a permission name");
+        parse_bad("command: a\ncapabilities: [\"call:\"]\n", 2, 16, "capabilities[0]",
+                  "expected a service type or topic after the prefix");
+        parse_bad("command: a\ncapabilities: [subscribe:net..x]\n", 2, 16, "capabilities[0]",
+                  "expected a service type or topic after the prefix");
         parse_bad("command: a\ncapabilities: [a, 1b]\n", 2, 19, "capabilities[1]", "found '1b'");
         parse_bad("command: a\ncapabilities: [a, a]\n", 2, 19, "capabilities", "'a' is listed twice");
         parse_bad("command: a\ncapabilities: {a: b}\n", 2, 15, "capabilities", "found a mapping");
