@@ -12,7 +12,7 @@ int main(int argc, char **argv)
         const char *text = argc > 1 ? argv[1] : "hello";
         struct orb_conn *bus;
         struct orb_client *echo;
-        struct orb_msg *req, *reply;
+        struct orb_msg *req, *reply = NULL;
         int r;
 
         if ((r = orb_conn_open(&bus)) < 0 || (r = orb_conn_lookup(bus, "echo", ">=1.0,<2", &echo)) < 0) {

@@ -101,9 +101,12 @@ struct orb_msg *orb_client_request(struct orb_client *cl, const char *method);
 
 /*
  * orb_client_call() - send @req (consumed) and wait up to @timeout_ms
- * (-1 = forever) for the reply.  *@reply is checked against the contract
- * and owned by the caller.  A reply with an error status returns
- * -that status, with the service's message in *@reply when there is one.
+ * (-1 = forever) for the reply.  *@reply must be NULL (a new message is
+ * made) or the reply of an earlier call, which is reused: a loop that
+ * keeps its reply allocates nothing per call.  The reply is checked
+ * against the contract and owned by the caller (orb_msg_free).  A reply
+ * with an error status returns -that status, with the service's message
+ * in *@reply when there is one.
  */
 int orb_client_call(struct orb_client *cl, struct orb_msg *req, int timeout_ms, struct orb_msg **reply);
 

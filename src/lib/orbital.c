@@ -340,10 +340,9 @@ int orb_call_reply(struct orb_call *call, struct orb_msg *reply)
                 return send_status(call->ch, call->id, -ORB_E_SERVICE, "the service's reply could not be built"),
                        reply->error;
         if (orb_msg_hdr(reply)->status == ORB_OK) {
-                /* The contract binds the service too: a bad reply is its bug. */
-                r = orb_msg_parse_untrusted(reply, err, sizeof(err));
-                if (r == 0)
-                        r = orb_msg_check(reply, call->method->out, call->method->n_out, err, sizeof(err));
+                /* The contract binds the service too: a bad reply is its bug.
+                 * (The builders kept the index: no need to parse it again.) */
+                r = orb_msg_check(reply, call->method->out, call->method->n_out, err, sizeof(err));
                 if (r < 0) {
                         send_status(call->ch, call->id, -ORB_E_SERVICE, err);
                         return r;
@@ -945,9 +944,9 @@ int orb_client_call(struct orb_client *cl, struct orb_msg *req, int timeout_ms, 
 {
         const struct orb_method *method = method_of(cl, req);
         uint32_t id = ++cl->next_id ? cl->next_id : ++cl->next_id;
+        struct orb_msg *into = *reply; /* an earlier reply to reuse, or NULL */
         int r;
 
-        *reply = NULL;
         if (!method || method->is_oneway) {
                 recycle(cl, req);
                 return -ORB_E_NO_METHOD;
@@ -960,9 +959,11 @@ int orb_client_call(struct orb_client *cl, struct orb_msg *req, int timeout_ms, 
         if (r < 0)
                 return r;
         for (;;) {
-                if (!cl->rx && !(cl->rx = orb_msg_new(0)))
+                struct orb_msg *m = into;
+
+                if (!m && !(m = cl->rx) && !(m = cl->rx = orb_msg_new(0)))
                         return -ENOMEM;
-                r = orb_msg_recv(cl->fd, cl->rx, 0);
+                r = orb_msg_recv(cl->fd, m, 0);
                 if (r == -EINTR)
                         continue;
                 if (r == -EAGAIN)
@@ -973,16 +974,14 @@ int orb_client_call(struct orb_client *cl, struct orb_msg *req, int timeout_ms, 
                 }
                 if (r < 0)
                         return r;
-                uint32_t got = orb_msg_hdr(cl->rx)->id;
-                if (got != id) {
+                if (orb_msg_hdr(m)->id != id) {
                         /* A reply of an async call, or a late one of a call that timed out. */
-                        deliver_async_reply(cl, cl->rx);
+                        deliver_async_reply(cl, m);
                         continue;
                 }
-                *reply = msg_compact(cl->rx);
-                if (!*reply)
+                if (!into && !(*reply = into = msg_compact(m)))
                         return -ENOMEM;
-                return reply_check(method, *reply);
+                return reply_check(method, into);
         }
 }
 
