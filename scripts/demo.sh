@@ -13,9 +13,12 @@ cmake --build "$BUILD" -j"$(nproc)" --target orbitald orbctl orb-testsvc echo-se
 
 DEMO=${DEMO_DIR:-/tmp/orbital-demo}
 rm -rf "$DEMO"
-mkdir -p "$DEMO/services"
+mkdir -p "$DEMO/services" "$DEMO/hanger"
+chmod 755 "$DEMO"
+chown nobody "$DEMO/hanger" 2>/dev/null || chmod 777 "$DEMO/hanger"
 for f in "$ROOT"/examples/demo/services/*.yaml; do
-        sed -e "s|ORB_BIN|$BUILD/tests|g" -e "s|ORB_EXAMPLES|$BUILD/examples|g" -e "s|DEMO_DIR|$DEMO|g" \
+        sed -e "s|ORB_BIN|$BUILD/tests|g" -e "s|ORB_EXAMPLES|$BUILD/examples|g" -e "s|ORB_BUILD|$BUILD|g" \
+                -e "s|DEMO_DIR|$DEMO|g" \
                 "$f" > "$DEMO/services/$(basename "$f")"
 done
 
@@ -56,6 +59,7 @@ Orbital is running the demo system (pid $ORB_PID). In another terminal:
   orbctl call echo echo '{"text": "hi"}'   # a typed call, JSON in and out
   orbctl revoke greeter 1      # greeter loses echo at once (see orbctl logs greeter)
   orbctl audit --verify        # the hash-chained audit log is intact
+  orbctl sandbox web           # namespaces, read-only system, seccomp, Landlock, uid
   edit $DEMO/services/*.yaml, then: orbctl reload
 
 Following events here (Ctrl-C stops the demo):

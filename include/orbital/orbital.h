@@ -89,7 +89,8 @@ int orb_conn_revoke(struct orb_conn *c, uint32_t slot);
  * exist and one we may not see look the same: -ORB_E_NOT_FOUND.
  */
 int orb_conn_lookup(struct orb_conn *c, const char *type, const char *range, struct orb_client **out);
-/* Closes the channel (the capability stays in the table). */
+/* Closes the channel; orbitald sees it and drops the channel's capability
+ * (the capability it was looked up with stays). */
 struct orb_client *orb_client_close(struct orb_client *cl);
 
 const struct orb_contract *orb_client_contract(const struct orb_client *cl);

@@ -60,6 +60,9 @@ static _Noreturn void usage(int code)
                 "  enable | disable NAME     allow / forbid starting it\n"
                 "  reset NAME                close the breaker and forget failures\n"
                 "  reload                    re-read manifests; restart what changed\n"
+                "sandbox:\n"
+                "  sandbox NAME              the effective sandbox of a service\n"
+                "  check MANIFEST            what this host would enforce for a manifest\n"
                 "capabilities and the bus:\n"
                 "  services                  the registry: service types, versions, servers\n"
                 "  caps NAME                 the capability table of a service (or client)\n"
@@ -567,6 +570,83 @@ static int run_grant(struct cli *cli, int argc, char **argv)
         return read_replies(cli, ignore_item, grant_print);
 }
 
+/* ---- the sandbox ---- */
+
+static void print_list(const char *label, json_t *a, const char *none)
+{
+        size_t i;
+        json_t *v;
+
+        printf("  %-13s", label);
+        if (!json_array_size(a))
+                printf(" %s", none);
+        json_array_foreach(a, i, v)
+                printf(" %s", json_string_value(v));
+        putchar('\n');
+}
+
+static void sandbox_print(struct cli *cli, json_t *r)
+{
+        json_t *id = json_object_get(r, "identity"), *sc = json_object_get(r, "seccomp");
+        int abi = (int)json_integer_value(json_object_get(r, "landlock_abi"));
+
+        if (cli->json) {
+                print_json_line(r);
+                return;
+        }
+        if (!json_is_true(json_object_get(r, "enabled"))) {
+                printf("sandbox of %s: off\n", str(r, "name"));
+                print_list("warnings", json_object_get(r, "warnings"), "");
+                return;
+        }
+        printf("sandbox of %s: on\n", str(r, "name"));
+        if (!strcmp(str(id, "kind"), "dynamic"))
+                printf("  %-13s dynamic uid %lld gid %lld\n", "identity",
+                       (long long)json_integer_value(json_object_get(id, "uid")),
+                       (long long)json_integer_value(json_object_get(id, "gid")));
+        else
+                printf("  %-13s %s\n", "identity", *str(id, "user") ? str(id, "user") : "orbitald's");
+        print_list("namespaces", json_object_get(r, "namespaces"), "none");
+        printf("  %-13s %s\n", "network",
+               json_is_true(json_object_get(r, "network")) ? "the host's (a net.* permission is declared)"
+                                                           : "none (no net.* permission): AF_UNIX only");
+        print_list("read-only", json_object_get(r, "read_only"), "(the system only)");
+        print_list("read-write", json_object_get(r, "read_write"), "(a private /tmp only)");
+        print_list("capabilities", json_object_get(r, "capabilities"), "none");
+        printf("  %-13s %lld calls denied by default; on violation: %s\n", "seccomp",
+               (long long)json_integer_value(json_object_get(sc, "default_denied")), str(sc, "on_violation"));
+        print_list("  also denied", json_object_get(sc, "deny"), "-");
+        print_list("  allowed", json_object_get(sc, "allow"), "-");
+        if (abi)
+                printf("  %-13s ABI %d: reads below the system and the paths above, writes below /tmp and "
+                       "read-write\n", "landlock", abi);
+        else
+                printf("  %-13s not enforced\n", "landlock");
+        printf("  %-13s yes\n", "no_new_privs");
+        print_list("not enforced", json_object_get(r, "warnings"), "-");
+}
+
+static int run_check(struct cli *cli, const char *path)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f)
+                die(EXIT_USAGE, "unable to read %s: %s", path, strerror(errno));
+        text = malloc(MSG_MAX / 2 + 1);
+        if (text)
+                len = fread(text, 1, MSG_MAX / 2, f);
+        if (text && !feof(f))
+                die(EXIT_USAGE, "%s: larger than %d bytes", path, MSG_MAX / 2);
+        fclose(f);
+        if (!text)
+                die(EXIT_SYSTEM, "out of memory");
+        text[len] = '\0';
+        send_request(cli, "check", json_pack("{s:s, s:s}", "text", text, "source", path));
+        return read_replies(cli, ignore_item, sandbox_print);
+}
+
 /* `orbctl audit`: the file is read here; orbitald, when it answers,
  * says where it is and what its newest record is (so a cut tail shows). */
 static int run_audit(struct cli *cli, int argc, char **argv)
@@ -636,6 +716,12 @@ static int run_command(struct cli *cli, int argc, char **argv)
                 send_request(cli, "caps", json_pack("{s:s}", "name", argv[1]));
                 return read_replies(cli, ignore_item, caps_print);
         }
+        if (strcmp(cmd, "sandbox") == 0 && argc == 2) {
+                send_request(cli, "sandbox", json_pack("{s:s}", "name", argv[1]));
+                return read_replies(cli, ignore_item, sandbox_print);
+        }
+        if (strcmp(cmd, "check") == 0 && argc == 2)
+                return run_check(cli, argv[1]);
         if (strcmp(cmd, "grant") == 0)
                 return run_grant(cli, argc, argv);
         if (strcmp(cmd, "revoke") == 0 && argc == 3) {

@@ -23,6 +23,7 @@
 #include "broker/capspec.h"
 #include "control.h"
 #include "orbital/protocol.h"
+#include "sandbox/sandbox.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/unixsock.h"
@@ -596,6 +597,56 @@ static void m_revoke(struct request *rq)
         send_ok(rq->c, NULL);
 }
 
+/* ---- the sandbox ---- */
+
+static void m_sandbox(struct request *rq)
+{
+        struct service *svc = param_service(rq);
+        json_t *r;
+
+        if (!svc)
+                return;
+        if (!svc->spec->sandbox.enabled)
+                return send_ok(rq->c, json_pack("{s:s, s:b}", "name", svc->spec->name, "enabled", 0));
+        if (!svc->has_sandbox)
+                return send_error(rq->c, "not-started", "%s has not been started with its sandbox yet",
+                                  svc->spec->name);
+        r = sandbox_report_json(svc->spec, &svc->sandbox);
+        json_object_set_new(r, "name", json_string(svc->spec->name));
+        send_ok(rq->c, r);
+}
+
+/* What a manifest's sandbox would be here, without starting anything. */
+static void m_check(struct request *rq)
+{
+        _cleanup_(manifest_freep) struct manifest *m = NULL;
+        struct orb_diag diag = ORB_DIAG_INIT;
+        struct sandbox_plans sb;
+        const char *text, *source = "manifest.yaml";
+        char why[256], msg[1024];
+        json_t *r, *v = json_object_get(rq->params, "source");
+        int rc;
+
+        if (!param_string(rq, "text", &text))
+                return;
+        if (json_is_string(v))
+                source = json_string_value(v);
+        rc = manifest_parse(text, strlen(text), source, "service", &m, &diag);
+        if (rc != 0)
+                return send_error(rq->c, "bad-manifest", "%s",
+                                  diag.message[0] ? diag_format(&diag, msg, sizeof(msg)) : strerror(-rc));
+        if (!m->sandbox.enabled)
+                return send_ok(rq->c, json_pack("{s:s, s:b, s:[s]}", "name", m->name, "enabled", 0, "warnings",
+                                                "the sandbox is off: the service can do whatever its user can"));
+        rc = sandbox_plans_build(m, rq->c->ctl->sup->is_root, &sb, why, sizeof(why));
+        if (rc < 0)
+                return send_error(rq->c, "bad-sandbox", "%s: sandbox: %s", source, why);
+        r = sandbox_report_json(m, &sb.report);
+        sandbox_plans_free(&sb);
+        json_object_set_new(r, "name", json_string(m->name));
+        send_ok(rq->c, r);
+}
+
 static void m_audit_head(struct request *rq)
 {
         struct control *ctl = rq->c->ctl;
@@ -620,6 +671,7 @@ static const struct method {
         {"caps", false, true, m_caps},        {"services", false, false, m_services},
         {"grant", true, false, m_grant},      {"revoke", true, false, m_revoke},
         {"audit-head", false, true, m_audit_head},
+        {"sandbox", false, false, m_sandbox}, {"check", false, true, m_check},
 };
 
 static void client_handle(struct client *c, const char *buf, size_t len)

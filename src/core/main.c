@@ -25,6 +25,7 @@
 #include "broker/broker.h"
 #include "control.h"
 #include "notify.h"
+#include "sandbox/violations.h"
 #include "supervisor/spawn.h"
 #include "supervisor/supervisor.h"
 #include "util/cleanup.h"
@@ -47,6 +48,7 @@ struct daemon {
         struct control ctl;
         struct broker broker;
         struct audit *audit;
+        struct violations violations;
         struct notify_socket notify;
         void (*control_on_event)(void *ctx, const struct sup_event *ev);
         int signal_fd;
@@ -289,6 +291,20 @@ static void on_sup_event(void *ctx, const struct sup_event *ev)
         d->control_on_event(ctx, ev);
 }
 
+/* A system call a sandbox refused: the service's log and the audit log. */
+static void on_violation(void *ctx, const char *service, const struct seccomp_event *ev)
+{
+        struct daemon *d = ctx;
+        struct service *svc = service ? sup_find(&d->sup, service) : sup_find_by_pid(&d->sup, ev->pid);
+        const char *action = ev->action == 0x80000000u || ev->action == 0 ? "killed" : "refused";
+
+        if (svc)
+                service_log(svc, "sandbox: %s system call %s by pid %d (%s)", action, ev->syscall, ev->pid, ev->comm);
+        bus_audit(d, "sandbox.violation", svc ? svc->spec->name : "unknown",
+                  json_pack("{s:s, s:i, s:i, s:s, s:s}", "syscall", ev->syscall, "syscall_nr", ev->syscall_nr, "pid",
+                            ev->pid, "comm", ev->comm, "action", action));
+}
+
 static int broker_setup(struct daemon *d, const char *bus_path)
 {
         const struct broker_hooks hooks = {.ctx = d, .audit = bus_audit, .ready = bus_ready};
@@ -399,6 +415,9 @@ static int run(struct daemon *d, const struct options *o)
                 return 111;
         }
         sup_init(&d->sup, &d->loop, &set);
+        if ((r = violations_init(&d->violations, &d->loop, cg_name, on_violation, d)) < 0)
+                log_warn("unable to read /dev/kmsg (%s): sandbox violations are not logged, only refused",
+                         strerror(-r));
         if ((r = control_init(&d->ctl, &d->loop, &d->sup, control_path)) < 0 ||
             (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0 ||
             (r = broker_setup(d, bus_path)) < 0) {
@@ -427,12 +446,13 @@ int main(int argc, char **argv)
 
         log_init("orbitald");
         if (spawn_init() < 0) {
-                log_err("unable to reserve descriptors 3..7: %s", strerror(errno));
+                log_err("unable to reserve descriptors 3..8: %s", strerror(errno));
                 return 111;
         }
         /* Teardown is safe from any point of a failed start. */
         d.signal_fd = d.ctl.fd = d.notify.fd = d.sup.oom_fd = d.loop.epoll_fd = d.loop.timer_fd = -1;
         d.broker.listen_fd = -1;
+        d.violations.fd = -1;
         parse_args(&d, &o, argc, argv);
         explain_privileges();
         raise_nofile();
@@ -441,6 +461,7 @@ int main(int argc, char **argv)
         control_deinit(&d.ctl);
         sup_deinit(&d.sup);
         broker_deinit(&d.broker);
+        violations_deinit(&d.violations);
         audit_close(d.audit);
         loop_run_deferred(&d.loop);
         safe_close(d.signal_fd);

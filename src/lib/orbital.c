@@ -239,6 +239,7 @@ static void channel_close(struct srv_channel *ch)
                 }
         }
         epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, ch->fd, NULL);
+        shutdown(ch->fd, SHUT_RDWR); /* orbitald's copy would keep it open for the client */
         close(ch->fd);
         free(ch);
 }
@@ -254,8 +255,12 @@ static void on_channel_open(struct orb_conn *c, struct orb_msg *m)
         for (s = c->services; s; s = s->next)
                 if (!strcmp(s->type, type) && s->contract->major == major)
                         break;
-        if (!s || m->n_fds != 1 || !(ch = calloc(1, sizeof(*ch))))
-                return; /* the fds close with the message: the client sees EOF */
+        if (!s || m->n_fds != 1 || !(ch = calloc(1, sizeof(*ch)))) {
+                /* orbitald holds this socket too: shut it, so the client sees EOF. */
+                for (unsigned i = 0; i < m->n_fds; i++)
+                        shutdown(m->fds[i], SHUT_RDWR);
+                return;
+        }
         ch->w.kind = WATCH_CHANNEL;
         ch->c = c;
         ch->svc = s;
@@ -294,7 +299,7 @@ static bool channel_rate_take(struct srv_channel *ch)
 }
 
 /* A reply must not stall the service on a client that does not read:
- * wait at most a second for room, then give that channel up. */
+ * wait at most a second for room, then drop that reply. */
 static int channel_send(struct srv_channel *ch, struct orb_msg *m)
 {
         int r = orb_msg_send(ch->fd, m, MSG_DONTWAIT);
@@ -402,8 +407,8 @@ static void handle_call(struct srv_channel *ch, struct orb_msg *m)
         r = ch->svc->fns[call.method - k->methods](&call, m, ch->svc->userdata);
         if (oneway || call.has_replied)
                 return;
-        if (r < 0)
-                send_status(ch, h->id, r >= -ORB_E_BASE ? -ORB_E_SERVICE : r, NULL);
+        if (r < 0) /* an ORB_E_* status is sent as it is; anything else is the service's failure */
+                send_status(ch, h->id, r <= -ORB_E_BASE && r > -ORB_E__MAX ? r : -ORB_E_SERVICE, NULL);
         else
                 orb_call_reply(&call, orb_call_reply_msg(&call));
 }

@@ -84,6 +84,9 @@ struct peer {
         double tokens;
         usec_t tokens_at;
         uint64_t n_rate_refused;
+        unsigned n_denials;        /* audited denials, up to DENIALS_BURST */
+        uint64_t n_suppressed;     /* denials not audited since the last one */
+        usec_t denial_at;
         char *subs[BROKER_SUBS_MAX];
         unsigned n_subs;
         struct reg *regs;
@@ -101,6 +104,34 @@ static void broker_arm_expiry(struct broker *b);
 /* ------------------------------------------------------------------------
  * Audit
  */
+
+/*
+ * Denials are audited, but a peer that keeps asking must not fill the log:
+ * at most DENIALS_BURST records, then one per DENIALS_EVERY, the rest
+ * counted in the next record ("suppressed").
+ */
+#define DENIALS_BURST 20
+#define DENIALS_EVERY (5 * USEC_PER_SEC)
+
+static void audit(struct broker *b, const char *kind, const struct peer *actor, json_t *fields);
+
+static void audit_denied(struct broker *b, const char *kind, struct peer *p, json_t *fields)
+{
+        usec_t now = loop_now(b->loop);
+
+        if (p->n_denials >= DENIALS_BURST && now - p->denial_at < DENIALS_EVERY) {
+                p->n_suppressed++;
+                json_decref(fields);
+                return;
+        }
+        if (p->n_denials < DENIALS_BURST)
+                p->n_denials++;
+        p->denial_at = now;
+        if (p->n_suppressed && fields)
+                json_object_set_new(fields, "suppressed", json_integer((json_int_t)p->n_suppressed));
+        p->n_suppressed = 0;
+        audit(b, kind, p, fields);
+}
 
 static void audit(struct broker *b, const char *kind, const struct peer *actor, json_t *fields)
 {
@@ -426,7 +457,7 @@ static void on_register(struct peer *p, struct orb_msg *m)
         if (!c && p->is_operator && capspec_name_valid(type, strlen(type)))
                 c = operator_cap(b, p, ORB_OBJ_ENDPOINT, type);
         if (!c) {
-                audit(b, "register.denied", p, json_pack("{s:s}", "service_type", type));
+                audit_denied(b, "register.denied", p, json_pack("{s:s}", "service_type", type));
                 return reply_error(p, h, ORB_E_DENIED, "no provide:%s capability", type);
         }
         if (!orb_version_parse(version, &major, &minor))
@@ -600,7 +631,7 @@ static void on_lookup(struct peer *p, struct orb_msg *m)
                 return reply_error(p, h, ORB_E_INVALID, "version range '%s': expected e.g. '>=1.2,<2'", range);
         if (!via) {
                 /* Denied looks exactly like absent to the caller; only the audit log knows. */
-                audit(b, "lookup.denied", p, json_pack("{s:s, s:s}", "service_type", type, "range", range));
+                audit_denied(b, "lookup.denied", p, json_pack("{s:s, s:s}", "service_type", type, "range", range));
                 return reply_error(p, h, ORB_E_NOT_FOUND, "no service '%s' matching '%s'", type, range);
         }
         if (!reg)
@@ -624,7 +655,8 @@ static struct peer *peer_find(struct broker *b, const char *name)
 }
 
 static int do_grant(struct broker *b, struct peer *holder, uint32_t slot, const char *target, uint8_t rights,
-                    usec_t expires_in, const struct peer *actor, uint32_t *out_slot, char *why, size_t n)
+                    usec_t expires_in, const struct peer *actor, const char *by, uint32_t *out_slot, char *why,
+                    size_t n)
 {
         struct cap *c = captable_get(&holder->caps, slot), *g;
         struct peer *to = peer_find(b, target);
@@ -643,8 +675,9 @@ static int do_grant(struct broker *b, struct peer *holder, uint32_t slot, const 
                        -ORB_E_RIGHTS;
         if (r < 0)
                 return snprintf(why, n, "%s's table is full", target), -ORB_E_LIMIT;
-        audit(b, "cap.grant", actor, json_pack("{s:o, s:s, s:I}", "cap", cap_fields(g), "from", holder->name,
-                                              "from_slot", (json_int_t)slot));
+        audit(b, "cap.grant", actor, json_pack("{s:o, s:s, s:I, s:s}", "cap", cap_fields(g), "from", holder->name,
+                                              "from_slot", (json_int_t)slot, "by", by ? by : holder->name));
+        check_invariants(b);
         if (expires)
                 broker_arm_expiry(b);
         *out_slot = g->slot;
@@ -667,7 +700,7 @@ static void on_grant(struct peer *p, struct orb_msg *m)
         expires = orb_msg_u64(m, ORB_T_EXPIRES, 0);
         if (slot > UINT32_MAX || rights > ORB_RIGHTS_ALL || expires > 100ull * 365 * 86400 * 1000)
                 return reply_error(p, h, ORB_E_INVALID, "slot, rights or expiry out of range");
-        r = do_grant(p->b, p, (uint32_t)slot, target, (uint8_t)rights, expires * USEC_PER_MSEC, p, &out, why,
+        r = do_grant(p->b, p, (uint32_t)slot, target, (uint8_t)rights, expires * USEC_PER_MSEC, p, NULL, &out, why,
                      sizeof(why));
         if (r < 0)
                 return reply_error(p, h, (uint32_t)-r, "%s", why);
@@ -737,11 +770,11 @@ static int publish_deliver(struct peer *from, struct orb_msg *m)
         size_t len = 0;
         struct orb_msg *ev = b->out;
 
+        orb_msg_get_bytes(m, ORB_T_DATA, &data, &len); /* on_publish bounded it */
         for (struct peer *p = b->peers; p; p = p->next)
                 if (!p->is_closing && sub_matches(p, topic) && p->q_bytes + len + 512 > BROKER_QUEUE_MAX &&
                     may_receive(p, topic))
                         return 1;
-        orb_msg_get_bytes(m, ORB_T_DATA, &data, &len);
         orb_msg_reset(ev, ORB_MSG_EVENT);
         orb_msg_put_str(ev, ORB_T_TOPIC, topic);
         orb_msg_put_str(ev, ORB_T_PEER, from->name);
@@ -767,9 +800,15 @@ static void on_publish(struct peer *p, struct orb_msg *m)
                 return;
         if (!topic_valid(topic))
                 return reply_error(p, h, ORB_E_INVALID, "topic '%s': expected [a-z0-9][a-z0-9._-]*", topic);
+        /* Events are copied into every subscriber's queue: only inline
+         * payloads, so the queues' bound is a bound on memory. */
+        const struct orb_value *data = orb_msg_field(m, ORB_T_DATA, 0);
+        if (data && (data->type != ORB_TYPE_BYTES || data->len > BROKER_EVENT_MAX))
+                return reply_error(p, h, ORB_E_INVALID, "an event carries at most %u bytes; send bulk data on a "
+                                   "channel", BROKER_EVENT_MAX);
         if (!find_cap(p, ORB_OBJ_TOPIC, topic, ORB_RIGHT_WRITE, false) &&
             !operator_cap(p->b, p, ORB_OBJ_TOPIC, topic)) {
-                audit(p->b, "publish.denied", p, json_pack("{s:s}", "topic", topic));
+                audit_denied(p->b, "publish.denied", p, json_pack("{s:s}", "topic", topic));
                 return reply_error(p, h, ORB_E_DENIED, "no publish:%s capability", topic);
         }
         if (publish_deliver(p, m) == 0)
@@ -841,7 +880,7 @@ static void on_subscribe(struct peer *p, struct orb_msg *m)
         if (!topic_valid(topic))
                 return reply_error(p, h, ORB_E_INVALID, "topic '%s': expected [a-z0-9][a-z0-9._-]*", topic);
         if (!may_receive(p, topic) && !operator_cap(p->b, p, ORB_OBJ_TOPIC, topic)) {
-                audit(p->b, "subscribe.denied", p, json_pack("{s:s}", "topic", topic));
+                audit_denied(p->b, "subscribe.denied", p, json_pack("{s:s}", "topic", topic));
                 return reply_error(p, h, ORB_E_DENIED, "no subscribe:%s capability", topic);
         }
         for (unsigned i = 0; i < p->n_subs; i++)
@@ -1081,6 +1120,7 @@ static int grant_declared(struct broker *b, struct peer *p, char *const *caps)
                 c->is_provider = spec.is_provider;
                 audit(b, "cap.grant", NULL, json_pack("{s:o, s:s}", "cap", cap_fields(c), "policy", "manifest"));
         }
+        check_invariants(b);
         return 0;
 }
 
@@ -1271,10 +1311,9 @@ int broker_grant(struct broker *b, const char *holder, uint32_t slot, const char
 {
         struct peer *h = peer_find(b, holder);
 
-        (void)actor;
         if (!h)
                 return snprintf(why, why_size, "no bus peer named '%s' is connected", holder), -ORB_E_NOT_FOUND;
-        return do_grant(b, h, slot, target, rights, expires_in, NULL, out_slot, why, why_size);
+        return do_grant(b, h, slot, target, rights, expires_in, NULL, actor, out_slot, why, why_size);
 }
 
 int broker_revoke(struct broker *b, const char *holder, uint32_t slot, const char *actor, char *why, size_t n)

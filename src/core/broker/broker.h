@@ -11,9 +11,9 @@
  * Calls do not pass through orbitald.  A lookup that policy allows makes
  * a fresh socket pair, gives one end to the service (CHANNEL_OPEN, with
  * the client's identity, rights and rate limit) and the other to the
- * client (the lookup's reply), and keeps a duplicate of the client's end:
+ * client (the lookup's reply), and keeps a duplicate of the service's end:
  * revoking the channel's capability shutdown()s it, which ends the channel
- * for both sides at once.  Publish/subscribe events do pass through here,
+ * for both sides at once, and its hang-up says the client closed its end.  Publish/subscribe events do pass through here,
  * into bounded per-peer queues.
  */
 #pragma once
@@ -33,6 +33,7 @@
 #define BROKER_SUBS_MAX 64u           /* subscriptions of one peer */
 #define BROKER_REGS_MAX 16384u        /* registrations of one peer */
 #define BROKER_CLIENT_RATE 10000u     /* messages/s of other users' clients */
+#define BROKER_EVENT_MAX (32u << 10)  /* payload of one published event */
 
 struct broker;
 struct peer;
@@ -91,7 +92,7 @@ void broker_detach(struct broker *b, struct service *svc);
 
 /* ---- operator requests (control socket) ---- */
 
-/* The slot table of service @name (or a client "pid:N"), or NULL. */
+/* The slot table of service @name (or a client "comm[pid]"), or NULL. */
 json_t *broker_caps_json(struct broker *b, const char *name);
 /* The registry: every registration. */
 json_t *broker_services_json(struct broker *b);

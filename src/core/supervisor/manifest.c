@@ -1307,7 +1307,7 @@ static const struct field health_fields[] = {
         F_DURATION("timeout", struct health_spec, timeout, 1),
         F_UINT("failures", struct health_spec, failures, 1, 100, 0),
         F_DURATION("start-delay", struct health_spec, start_delay, 0),
-        F_REJECT("ping", "IPC ping health checks need the capability broker, which is not built yet; "
+        F_REJECT("ping", "IPC ping health checks are not supported yet; "
                          "use 'command' instead"),
 };
 
@@ -1426,6 +1426,123 @@ static int parse_limits(struct parser *p, const struct node *n, void *target)
                             found);
 }
 
+/* ---- sandbox ---- */
+
+#define SANDBOX_PATHS_MAX 32
+
+/* Absolute, no "." or ".." component, no empty component, printable. */
+static bool sandbox_path_valid(const char *s)
+{
+        size_t len = strlen(s);
+
+        if (s[0] != '/' || len >= 1024 || strstr(s, "//") || (len > 1 && s[len - 1] == '/'))
+                return false;
+        for (const char *c = s; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        return false;
+        for (const char *c = s; (c = strchr(c, '/')); c++)
+                if (!strncmp(c, "/./", 3) || !strcmp(c, "/.") || !strncmp(c, "/../", 4) || !strcmp(c, "/.."))
+                        return false;
+        return true;
+}
+
+static bool syscall_name_valid(const char *s)
+{
+        size_t len = strlen(s);
+
+        if (!len || len > 31)
+                return false;
+        for (; *s; s++)
+                if (!is_lower_alnum(*s) && *s != '_')
+                        return false;
+        return true;
+}
+
+static int parse_sandbox_paths(struct parser *p, const struct node *n, char ***out)
+{
+        if (n->kind == NODE_LIST && n->n_items > SANDBOX_PATHS_MAX)
+                return fail(p, n, "at most %u paths", SANDBOX_PATHS_MAX);
+        return parse_names(p, n, sandbox_path_valid,
+                           "an absolute path without '.' or '..' components (such as /var/lib/web), or a list of "
+                           "them",
+                           out, NULL);
+}
+
+static int parse_sandbox_ro(struct parser *p, const struct node *n, void *target)
+{
+        return parse_sandbox_paths(p, n, &((struct sandbox_spec *)target)->read_only);
+}
+
+static int parse_sandbox_rw(struct parser *p, const struct node *n, void *target)
+{
+        return parse_sandbox_paths(p, n, &((struct sandbox_spec *)target)->read_write);
+}
+
+static int parse_syscall_names(struct parser *p, const struct node *n, char ***out)
+{
+        return parse_names(p, n, syscall_name_valid, "a system call name such as ptrace, or a list of them", out,
+                           NULL);
+}
+
+static int parse_syscalls_allow(struct parser *p, const struct node *n, void *target)
+{
+        return parse_syscall_names(p, n, &((struct sandbox_spec *)target)->syscalls_allow);
+}
+
+static int parse_syscalls_deny(struct parser *p, const struct node *n, void *target)
+{
+        return parse_syscall_names(p, n, &((struct sandbox_spec *)target)->syscalls_deny);
+}
+
+static const struct field syscalls_fields[] = {
+        F_CUSTOM("allow", parse_syscalls_allow),
+        F_CUSTOM("deny", parse_syscalls_deny),
+};
+
+static int parse_sandbox_syscalls(struct parser *p, const struct node *n, void *target)
+{
+        const struct node *found[ARRAY_SIZE(syscalls_fields)] = { 0 };
+
+        if (n->kind != NODE_MAP)
+                return expected(p, n, "a mapping with allow or deny");
+        return parse_fields(p, n, syscalls_fields, ARRAY_SIZE(syscalls_fields), target, found);
+}
+
+static int parse_sandbox_action(struct parser *p, const struct node *n, void *target)
+{
+        struct sandbox_spec *sb = target;
+
+        if (is_text(n, "eperm"))
+                sb->on_violation = SANDBOX_EPERM;
+        else if (is_text(n, "kill"))
+                sb->on_violation = SANDBOX_KILL;
+        else
+                return expected(p, n, "eperm or kill");
+        return 0;
+}
+
+static const struct field sandbox_fields[] = {
+        F_CUSTOM("read-only", parse_sandbox_ro),
+        F_CUSTOM("read-write", parse_sandbox_rw),
+        F_CUSTOM("syscalls", parse_sandbox_syscalls),
+        F_CUSTOM("on-violation", parse_sandbox_action),
+};
+
+static int parse_sandbox(struct parser *p, const struct node *n, void *target)
+{
+        const struct node *found[ARRAY_SIZE(sandbox_fields)] = { 0 };
+        struct sandbox_spec *sb = &((struct manifest *)target)->sandbox;
+
+        if (is_text(n, "off") || is_text(n, "on")) {
+                sb->enabled = n->value[1] == 'n';
+                return 0;
+        }
+        if (n->kind != NODE_MAP)
+                return expected(p, n, "on, off, or a mapping with read-only, read-write, syscalls or on-violation");
+        sb->enabled = true;
+        return parse_fields(p, n, sandbox_fields, ARRAY_SIZE(sandbox_fields), sb, found);
+}
+
 static int parse_enabled(struct parser *p, const struct node *n, void *target)
 {
         struct manifest *m = target;
@@ -1454,6 +1571,7 @@ static const struct field manifest_fields[] = {
         F_CUSTOM("stop", parse_stop),
         F_CUSTOM("limits", parse_limits),
         F_CUSTOM("capabilities", parse_capabilities),
+        F_CUSTOM("sandbox", parse_sandbox),
         F_CUSTOM("enabled", parse_enabled),
 };
 
@@ -1471,7 +1589,12 @@ static int manifest_new(const char *source, struct manifest **out)
         m->requires = calloc(1, sizeof(char *));
         m->after = calloc(1, sizeof(char *));
         m->capabilities = calloc(1, sizeof(char *));
-        if (!m->source || !m->requires || !m->after || !m->capabilities)
+        m->sandbox.read_only = calloc(1, sizeof(char *));
+        m->sandbox.read_write = calloc(1, sizeof(char *));
+        m->sandbox.syscalls_allow = calloc(1, sizeof(char *));
+        m->sandbox.syscalls_deny = calloc(1, sizeof(char *));
+        if (!m->source || !m->requires || !m->after || !m->capabilities || !m->sandbox.read_only ||
+            !m->sandbox.read_write || !m->sandbox.syscalls_allow || !m->sandbox.syscalls_deny)
                 return -ENOMEM;
         m->restart = RESTART_ON_FAILURE;
         m->backoff = (struct backoff_spec){ 100 * USEC_PER_MSEC, 30 * USEC_PER_SEC, 10, 30 * USEC_PER_SEC };
@@ -1701,6 +1824,10 @@ struct manifest *manifest_free(struct manifest *m)
         free(m->requires_pos);
         free(m->after_pos);
         strv_free(m->capabilities);
+        strv_free(m->sandbox.read_only);
+        strv_free(m->sandbox.read_write);
+        strv_free(m->sandbox.syscalls_allow);
+        strv_free(m->sandbox.syscalls_deny);
         strv_free(m->health.argv);
         free(m);
         return NULL;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sandbox/sandbox.h"
 #include "util/diag.h"
 #include "util/time.h"
 
@@ -121,6 +122,7 @@ struct manifest {
         struct readiness_spec readiness;
         struct stop_spec stop;
         struct limits_spec limits;
+        struct sandbox_spec sandbox;  /* lists owned, never NULL */
         bool enabled;                 /* start at boot */
         uint64_t digest;              /* hash of the normalised content:
                                          reload restarts when it changes */

@@ -365,6 +365,41 @@ static bool service_ensure_cgroup(struct service *svc)
         return true;
 }
 
+static void sandbox_plans_freep(struct sandbox_plans *p)
+{
+        sandbox_plans_free(p);
+}
+
+/* Compiles the manifest's sandbox into @sb and points @req at it; the
+ * report is kept for `orbctl sandbox`, its warnings go to the log. */
+static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, struct sandbox_plans *sb, char *why,
+                                   size_t n)
+{
+        const struct manifest *m = svc->spec;
+        int r;
+
+        if (!m->sandbox.enabled)
+                return 0;
+        r = sandbox_plans_build(m, svc->sup->is_root, sb, why, n);
+        if (r < 0)
+                return r;
+        svc->sandbox = sb->report;
+        svc->has_sandbox = true;
+        for (unsigned i = 0; i < sb->report.n_warnings; i++)
+                service_log(svc, "sandbox: not enforced: %s", sb->report.warnings[i]);
+        req->sandbox = &m->sandbox;
+        req->unshare_flags = sb->report.unshare_flags;
+        req->caps = sb->report.is_root ? &sb->caps : NULL;
+        req->landlock = sb->has_landlock ? &sb->landlock : NULL;
+        req->seccomp = sb->has_seccomp ? &sb->seccomp : NULL;
+        if (sb->report.has_dynamic_ids) {
+                req->set_ids = true;
+                req->uid = sb->report.uid;
+                req->gid = sb->report.gid;
+        }
+        return 0;
+}
+
 static int service_spawn(struct service *svc, char *why, size_t n)
 {
         const struct manifest *m = svc->spec;
@@ -372,6 +407,7 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         struct spawn_req req = {.argv = m->argv, .cwd = m->working_directory, .notify_target = m->readiness.fd,
                                 .rlimits = &m->limits};
         _cleanup_(free_envp) char **env = NULL;
+        _cleanup_(sandbox_plans_freep) struct sandbox_plans sb = {.landlock = {.ruleset_fd = -1}};
         bool has_cg = service_ensure_cgroup(svc);
         char program[4096];
         int r;
@@ -382,6 +418,9 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                         return r;
                 req.set_ids = true;
         }
+        r = service_prepare_sandbox(svc, &req, &sb, why, n);
+        if (r < 0)
+                return r;
         req.bus_target = spawn_bus_target(m->readiness.kind == READINESS_NOTIFY ? m->readiness.fd : -1);
         env = build_env(svc, svc->sup->set.notify_path, svc->sup->hooks.bus_attach ? req.bus_target : -1);
         if (!env)

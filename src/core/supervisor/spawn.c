@@ -1,7 +1,9 @@
 /*
  * Process creation with the child set up in a fixed order:
  *   own descriptor table -> signals reset -> stdio, bus and notify fds ->
- *   new session -> cgroup -> rlimits -> ids -> directory -> execve
+ *   new session -> cgroup -> rlimits -> sandbox: namespaces, mounts,
+ *   bounding set -> ids -> sandbox: capabilities, no_new_privs, Landlock,
+ *   seccomp -> directory -> execve
  * stdio comes first so that every later error reaches the service's log;
  * the program was already found in the service's PATH by the parent; ids
  * come after rlimits (raising limits needs privilege).
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -50,8 +53,9 @@ enum {
         SLOT_ERR = 4,
         SLOT_NOTIFY = 5,
         SLOT_BUS = 6,
-        SLOT_NULL = 7,
-        SLOT_END = 8,
+        SLOT_LANDLOCK = 7,
+        SLOT_NULL = 8,
+        SLOT_END = 9,
 };
 
 /* The only signal dispositions orbitald changes (main.c); the child
@@ -124,7 +128,8 @@ static int stage_fds(const struct spawn_req *req)
         if (dup3(req->stdout_fd >= 0 ? req->stdout_fd : SLOT_NULL, SLOT_OUT, O_CLOEXEC) < 0 ||
             dup3(req->stderr_fd >= 0 ? req->stderr_fd : SLOT_NULL, SLOT_ERR, O_CLOEXEC) < 0 ||
             dup3(req->notify_fd >= 0 ? req->notify_fd : SLOT_NULL, SLOT_NOTIFY, O_CLOEXEC) < 0 ||
-            dup3(req->bus_fd >= 0 ? req->bus_fd : SLOT_NULL, SLOT_BUS, O_CLOEXEC) < 0)
+            dup3(req->bus_fd >= 0 ? req->bus_fd : SLOT_NULL, SLOT_BUS, O_CLOEXEC) < 0 ||
+            dup3(req->landlock ? req->landlock->ruleset_fd : SLOT_NULL, SLOT_LANDLOCK, O_CLOEXEC) < 0)
                 return -errno;
         return 0;
 }
@@ -161,7 +166,7 @@ static void child_setup_fds(const struct spawn_req *req)
         if (req->bus_fd >= 0 && dup2(SLOT_BUS, req->bus_target) < 0)
                 child_die(SPAWN_EXIT_SETUP, "set up the bus descriptor");
         if (req->notify_fd < 0)
-                return; /* slots 3..7 are close-on-exec */
+                return; /* slots 3..8 are close-on-exec */
         if (req->notify_target == SLOT_NOTIFY) {
                 if (fcntl(SLOT_NOTIFY, F_SETFD, 0) < 0)
                         child_die(SPAWN_EXIT_SETUP, "set up the notification descriptor");
@@ -189,6 +194,46 @@ static void child_set_rlimits(const struct spawn_req *req)
         }
 }
 
+static void child_fail(int err, const char *what, const char *arg)
+{
+        errno = -err;
+        child_die2(SPAWN_EXIT_SETUP, what, arg);
+}
+
+/* Namespaces, the filesystem view and the capability bounding set: what
+ * needs root, before the ids change (sandbox.h has the whole order). */
+static void child_sandbox_enter(const struct spawn_req *req)
+{
+        const char *failed = NULL;
+        int r;
+
+        if (!req->sandbox)
+                return;
+        if (req->unshare_flags && unshare(req->unshare_flags) < 0)
+                child_die(SPAWN_EXIT_SETUP, "enter the sandbox's namespaces");
+        if ((req->unshare_flags & CLONE_NEWNS) && (r = sandbox_mounts_apply(req->sandbox, &failed)) < 0)
+                child_fail(r, "set up the sandbox's filesystem at ", failed);
+        if (req->caps && (r = caps_plan_apply_before_ids(req->caps)) < 0)
+                child_fail(r, "drop capabilities", NULL);
+}
+
+/* After the ids: kept capabilities, no_new_privs, Landlock, seccomp (last). */
+static void child_sandbox_lock(const struct spawn_req *req)
+{
+        int r;
+
+        if (!req->sandbox)
+                return;
+        if (req->caps && (r = caps_plan_apply_after_ids(req->caps)) < 0)
+                child_fail(r, "set the kept capabilities", NULL);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_die(SPAWN_EXIT_SETUP, "set no_new_privs");
+        if (req->landlock && (r = landlock_plan_apply(req->landlock, SLOT_LANDLOCK)) < 0)
+                child_fail(r, "apply the Landlock rules", NULL);
+        if (req->seccomp && (r = seccomp_plan_apply(req->seccomp)) < 0)
+                child_fail(r, "load the seccomp filter", NULL);
+}
+
 static _Noreturn void child_run(const struct spawn_req *req, bool is_table_shared)
 {
         child_own_fds(is_table_shared);
@@ -199,12 +244,14 @@ static _Noreturn void child_run(const struct spawn_req *req, bool is_table_share
         if (req->cg && cgroup_enter_self(req->cg) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the service's cgroup");
         child_set_rlimits(req);
+        child_sandbox_enter(req);
         if (req->set_ids) {
                 if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, req->gid, req->gid, req->gid) < 0)
                         child_die(SPAWN_EXIT_SETUP, "switch group");
                 if (syscall(SYS_setresuid, req->uid, req->uid, req->uid) < 0)
                         child_die(SPAWN_EXIT_SETUP, "switch user");
         }
+        child_sandbox_lock(req);
         if (chdir(req->cwd ? req->cwd : "/") < 0)
                 child_die(SPAWN_EXIT_SETUP, "change to the working directory");
         execve(req->path, req->argv, req->envp);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "supervisor/cgroup.h"
+#include "sandbox/sandbox.h"
 #include "supervisor/manifest.h"
 
 #define SPAWN_EXIT_SETUP 126
@@ -32,6 +33,12 @@ struct spawn_req {
         const struct limits_spec *rlimits; /* NULL = none; files always,
                                               memory only if use_rlimit_memory */
         bool use_rlimit_memory;
+        /* The sandbox (sandbox.h); NULL = none, and the rest is unused. */
+        const struct sandbox_spec *sandbox;
+        int unshare_flags;                  /* CLONE_NEW* */
+        const struct caps_plan *caps;       /* NULL = capabilities untouched */
+        const struct landlock_plan *landlock; /* NULL = none */
+        const struct seccomp_plan *seccomp; /* NULL = none */
 };
 
 /* The fd number a child gets its bus connection at: 3, unless the
@@ -42,9 +49,9 @@ static inline int spawn_bus_target(int notify_target)
 }
 
 /*
- * spawn_init() - reserve descriptors 3..7 for staging children's
+ * spawn_init() - reserve descriptors 3..8 for staging children's
  * descriptors.  Call first thing in main(), before anything else opens a
- * descriptor; whatever was inherited at 3..7 is replaced.
+ * descriptor; whatever was inherited at 3..8 is replaced.
  * Return: 0, -errno.
  */
 int spawn_init(void);

@@ -66,6 +66,8 @@ struct service {
         struct crash_record crashes[CRASH_RECORDS_MAX]; /* ring */
         unsigned n_crashes;           /* total ever, ring index = n % MAX */
         char status_text[128];        /* sd_notify STATUS=, latest */
+        struct sandbox_report sandbox;/* as applied at the last spawn */
+        bool has_sandbox;
         struct service **requires;    /* owned array of borrowed, n_requires */
         unsigned n_requires;
         struct service **after;       /* owned array of borrowed */

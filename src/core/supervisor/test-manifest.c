@@ -837,7 +837,7 @@ static void test_health(void)
         parse_bad("command: a\nhealth:\n  command: a\n  failures: 101\n", 4, 13, "health.failures", "expected an integer from 1 to 100, found '101'");
         parse_bad("command: a\nhealth:\n  command: a\n  failures: 0\n", 4, 13, "health.failures", "found '0'");
         parse_bad("command: a\nhealth:\n  ping: 5s\n", 3, 3, "health.ping",
-                  "IPC ping health checks need the capability broker, which is not built yet; use 'command' instead");
+                  "IPC ping health checks are not supported yet; use 'command' instead");
         parse_bad("command: a\nhealth: /bin/check\n", 2, 9, "health", "expected a mapping with command, interval, timeout, failures or start-delay");
         parse_bad("command: a\nhealth:\n  comand: x\n", 3, 3, "health", "did you mean 'command'?");
 }

@@ -1,0 +1,109 @@
+#!/bin/bash
+# Escape attempts from a sandboxed service: each must fail (and the
+# seccomp ones leave an audit record); the declared capabilities work.
+source "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: $TEST_NAME needs root (namespaces, ids)"; exit 0; }
+ESCAPE=$ORB_BIN/tests/orb-escape
+
+chmod 755 "$T"
+mkdir -p "$T/ro" "$T/rw" "$T/bin"
+echo data > "$T/ro/file"
+chown daemon "$T/rw"
+SECRET=/root/orbtest-secret-$(basename "$T")
+echo secret > "$SECRET"
+trap 'rm -f "$SECRET"; cleanup' EXIT
+# A setuid-root copy of id, in a declared read-only path.
+cp /usr/bin/id "$T/bin/id-suid" && chmod 4755 "$T/bin/id-suid"
+
+# sbx NAME MODE ARGS...: a sandboxed service running one escape attempt
+sbx() {
+        local name=$1; shift
+        manifest "$name" <<EOF
+command: [$ESCAPE, $(printf '"%s", ' "$@" | sed 's/, $//')]
+restart: never
+sandbox:
+  read-only: [$ORB_BIN, $T/ro, $T/bin]
+  read-write: [$T/rw]
+${EXTRA:-}
+EOF
+}
+sbx open-secret open "$SECRET"
+sbx open-ro open "$T/ro/file"
+sbx write-ro write "$T/ro/new"
+EXTRA="user: daemon" sbx write-rw write "$T/rw/new"
+sbx write-etc write /etc/orbtest-escape
+sbx inet inet
+sbx mount mount
+sbx ptrace ptrace 1
+manifest suid <<EOF
+command: ["/bin/sh", "-c", "echo escape suid: euid=\$($T/bin/id-suid -u)"]
+restart: never
+sandbox: {read-only: [$T/bin]}
+EOF
+sbx ids ids
+EXTRA="limits: {pids: 6}" sbx forker fork 20
+EXTRA="capabilities: [net.bind-low]" sbx bind bind-low
+EXTRA="capabilities: [net.client]" sbx bind-none bind-low  # network, no capability
+manifest killed <<EOF
+command: [$ESCAPE, mount]
+restart: never
+sandbox: {read-only: [$ORB_BIN], on-violation: kill}
+EOF
+manifest plain <<EOF
+command: [$ESCAPE, open, "$SECRET"]
+restart: never
+sandbox: off
+EOF
+orb_start
+
+res() { log_line "$1" "escape " ; }
+expect_denied() { wait_log "$1" "escape " 10; expect_match "$1" "$(res "$1")" "denied: $2"; }
+expect_ok() { wait_log "$1" "escape " 10; expect_match "$1" "$(res "$1")" ": ok$"; }
+
+expect_denied open-secret "Permission denied"          # Landlock: not a declared path
+expect_ok open-ro                                      # declared read-only: readable
+expect_denied write-ro "Read-only file system"
+expect_ok write-rw
+[ -s "$T/rw/new" ] || fail "the read-write path is not the host's directory"
+expect_denied write-etc "Read-only file system"
+expect_denied inet "Operation not permitted"           # no net.* permission: AF_UNIX only
+expect_denied mount "Operation not permitted"
+expect_denied ptrace "Operation not permitted"
+wait_log suid "escape suid: " 10
+expect_match "a setuid-root binary does not give root" "$(res suid)" "euid=6[0-9]{4}$"
+wait_log ids "escape ids" 10
+expect_match "a dynamic uid" "$(res ids)" "uid=6[0-9]{4} euid=6[0-9]{4}"
+wait_log forker "escape fork" 10
+expect_match "pids limit" "$(res forker)" "refused=[1-9]"
+expect_ok bind                                         # net.bind-low -> CAP_NET_BIND_SERVICE
+expect_denied bind-none "Permission denied"
+wait_state killed failed 10
+expect_match "kill on violation" "$(field killed .last_exit.signal)" "SYS"
+expect_ok plain                                        # sandbox: off: as before
+
+# Refused system calls are in the service's log and in the audit log.
+wait_log mount "sandbox: refused system call mount by pid [0-9]+" 5
+wait_log inet "sandbox: refused system call socket" 5
+wait_log killed "sandbox: killed system call mount" 5
+violations=$(ctl --json audit -n 1000 | jq -sc '[.[] | select(.kind == "sandbox.violation") | [.actor, .syscall, .action]] | sort')
+for v in '["inet","socket","refused"]' '["mount","mount","refused"]' '["ptrace","ptrace","refused"]' \
+         '["killed","mount","killed"]'; do
+        [[ "$violations" == *"$v"* ]] || fail "no audit record $v in $violations"
+done
+
+# What orbctl shows.
+out=$(ctl sandbox ids)
+expect_match "orbctl sandbox" "$out" "namespaces +mount network ipc uts"
+expect_match "orbctl sandbox" "$out" "dynamic uid 6[0-9]+"
+expect_eq "sandbox of bind" "$(ctl --json sandbox bind | jq -c .capabilities)" '["CAP_NET_BIND_SERVICE"]'
+out=$(ctl check "$M/inet.yaml")
+expect_match "orbctl check" "$out" "seccomp +[0-9]+ calls denied"
+expect_match "orbctl check warns" "$out" "no PID namespace"
+manifest bad <<EOF
+command: [/bin/true]
+sandbox: {syscalls: {deny: [nosuchcall]}}
+EOF
+set +e; out=$(ctl check "$M/bad.yaml" 2>&1); rc=$?; set -e
+expect_eq "check of an unknown system call" "$rc" 1
+expect_match "names it" "$out" "nosuchcall"
+pass
