@@ -243,6 +243,13 @@ static void bus_detach(void *ctx, struct service *svc)
         broker_detach(&d->broker, svc);
 }
 
+static void bus_spawned(void *ctx, struct service *svc, pid_t pid, uid_t uid)
+{
+        struct daemon *d = ctx;
+
+        broker_spawned(&d->broker, svc, pid, uid);
+}
+
 static void bus_ready(void *ctx, struct service *svc)
 {
         (void)ctx;
@@ -287,7 +294,8 @@ static void on_sup_event(void *ctx, const struct sup_event *ev)
                           json_pack("{s:s, s:s, s:s}", "from", svc_state_name(ev->from), "to",
                                     svc_state_name(ev->to), "detail", ev->detail));
         else
-                bus_audit(d, event_kind_name(ev->kind), ev->service, json_pack("{s:s}", "detail", ev->detail));
+                bus_audit(d, event_kind_name(ev->kind), ev->service[0] ? ev->service : NULL,
+                          json_pack("{s:s}", "detail", ev->detail));
         d->control_on_event(ctx, ev);
 }
 
@@ -318,6 +326,7 @@ static int broker_setup(struct daemon *d, const char *bus_path)
         d->sup.hooks.bus_ctx = d;
         d->sup.hooks.bus_attach = bus_attach;
         d->sup.hooks.bus_detach = bus_detach;
+        d->sup.hooks.bus_spawned = bus_spawned;
         d->control_on_event = d->sup.hooks.on_event;
         d->sup.hooks.on_event = on_sup_event;
         return 0;

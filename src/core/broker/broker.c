@@ -1148,6 +1148,17 @@ int broker_attach(struct broker *b, struct service *svc, const char *name, char 
         return ends[1];
 }
 
+void broker_spawned(struct broker *b, struct service *svc, pid_t pid, uid_t uid)
+{
+        for (struct peer *p = b->peers; p; p = p->next) {
+                if (p->svc == svc && !p->is_closing) {
+                        p->pid = pid;
+                        p->uid = uid;
+                        return;
+                }
+        }
+}
+
 void broker_detach(struct broker *b, struct service *svc)
 {
         for (struct peer *p = b->peers; p; p = p->next) {

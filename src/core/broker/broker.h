@@ -87,6 +87,9 @@ void broker_deinit(struct broker *b);
  * Return: the child's end (close it after the spawn), or -errno.
  */
 int broker_attach(struct broker *b, struct service *svc, const char *name, char *const *caps, unsigned ipc_rate);
+/* The service was spawned as @pid, running as @uid: what its channels'
+ * servers are told of it. */
+void broker_spawned(struct broker *b, struct service *svc, pid_t pid, uid_t uid);
 /* The service's process is gone: drop its connection (reason: source exited). */
 void broker_detach(struct broker *b, struct service *svc);
 

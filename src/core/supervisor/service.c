@@ -453,6 +453,9 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         }
         svc->started_real = now_real();
         sup_child_add(svc->sup, &svc->main);
+        if (svc->sup->hooks.bus_spawned)
+                svc->sup->hooks.bus_spawned(svc->sup->hooks.bus_ctx, svc, svc->main.pid,
+                                            req.set_ids ? req.uid : geteuid());
         r = service_watch_fds(svc, &fds);
         spawn_fds_close(&fds);
         if (r < 0)

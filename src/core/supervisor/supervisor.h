@@ -116,6 +116,8 @@ struct sup_hooks {
          * (closed after the spawn) or -errno. */
         int (*bus_attach)(void *ctx, struct service *svc);
         void (*bus_detach)(void *ctx, struct service *svc); /* main process gone */
+        /* Spawned: the connection's process and user, for CHANNEL_OPEN. */
+        void (*bus_spawned)(void *ctx, struct service *svc, pid_t pid, uid_t uid);
 };
 
 struct sup_settings {
