@@ -69,6 +69,7 @@ wait_log store2 "set by orbctl\[[0-9]+\]: from-operator"
 manifest listener <<EOF
 command: $BUSTEST subscribe demo
 capabilities: ["subscribe:demo"]
+readiness: notify
 EOF
 manifest teller <<EOF
 command: $BUSTEST publish demo.tick 3 wait

@@ -367,6 +367,7 @@ static int mode_subscribe(const char *topic, bool stall)
 
         orb_conn_on_revoke(c, on_revoke, NULL);
         say("subscribe %s: %s", topic, orb_strerror(r));
+        orb_conn_ready(c); /* publishers that start after us find us subscribed */
         if (stall)
                 for (;;)
                         pause();

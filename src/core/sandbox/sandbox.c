@@ -43,8 +43,8 @@ static unsigned dynamic_id(const char *name)
         return SANDBOX_UID_BASE + h % SANDBOX_UID_COUNT;
 }
 
-int sandbox_plans_build(const struct manifest *m, bool is_root, struct sandbox_plans *out, char *why,
-                        size_t why_size)
+int sandbox_plans_build(const struct manifest *m, bool is_root, const struct seccomp_plan *cached,
+                        struct sandbox_plans *out, char *why, size_t why_size)
 {
         struct sandbox_report *rep = &out->report;
         int r;
@@ -63,9 +63,12 @@ int sandbox_plans_build(const struct manifest *m, bool is_root, struct sandbox_p
                 warn(rep, "orbitald is not root: no namespaces, filesystem view, own uid or capability drop");
         }
         warn(rep, "no PID namespace yet: the service sees the host's processes");
-        r = seccomp_plan_build(&m->sandbox, rep->has_network, &out->seccomp, why, why_size);
-        if (r < 0)
+        if (cached && cached->filter) {
+                out->seccomp = *cached;
+                out->is_seccomp_borrowed = true;
+        } else if ((r = seccomp_plan_build(&m->sandbox, rep->has_network, &out->seccomp, why, why_size)) < 0) {
                 return r;
+        }
         out->has_seccomp = true;
         for (const char *const *d = seccomp_default_deny; *d; d++)
                 rep->n_denied++;
@@ -85,8 +88,10 @@ int sandbox_plans_build(const struct manifest *m, bool is_root, struct sandbox_p
 /* Safe to call twice (a failed build frees, and so does its caller). */
 void sandbox_plans_free(struct sandbox_plans *p)
 {
-        seccomp_plan_free(&p->seccomp);
+        if (!p->is_seccomp_borrowed)
+                seccomp_plan_free(&p->seccomp);
         p->seccomp = (struct seccomp_plan){0};
+        p->is_seccomp_borrowed = false;
         landlock_plan_free(&p->landlock);
         p->landlock.ruleset_fd = -1;
         p->has_seccomp = p->has_landlock = false;

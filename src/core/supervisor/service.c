@@ -31,6 +31,7 @@
 
 static void service_on_timer(struct loop_timer *t);
 static void service_on_main_exit(struct child *c, int code, int sig);
+static void service_forget_seccomp(struct service *svc);
 
 const char *service_name(const struct service *svc)
 {
@@ -111,6 +112,7 @@ void service_free(struct service *svc)
         close_io(svc, &svc->out_io, &svc->out_fd);
         close_io(svc, &svc->err_io, &svc->err_fd);
         close_io(svc, &svc->notify_io, &svc->notify_fd);
+        service_forget_seccomp(svc);
         loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
         cgroup_destroy(&svc->cg);
         for (unsigned i = 0; i < CRASH_RECORDS_MAX; i++)
@@ -365,6 +367,12 @@ static bool service_ensure_cgroup(struct service *svc)
         return true;
 }
 
+static void service_forget_seccomp(struct service *svc)
+{
+        seccomp_plan_free(&svc->seccomp);
+        svc->seccomp = (struct seccomp_plan){0};
+}
+
 static void sandbox_plans_freep(struct sandbox_plans *p)
 {
         sandbox_plans_free(p);
@@ -380,9 +388,16 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
 
         if (!m->sandbox.enabled)
                 return 0;
-        r = sandbox_plans_build(m, svc->sup->is_root, sb, why, n);
+        if (svc->seccomp.filter && svc->seccomp_digest != m->digest) /* a reload changed the manifest */
+                service_forget_seccomp(svc);
+        r = sandbox_plans_build(m, svc->sup->is_root, &svc->seccomp, sb, why, n);
         if (r < 0)
                 return r;
+        if (!sb->is_seccomp_borrowed && sb->has_seccomp) { /* keep it for the next start */
+                svc->seccomp = sb->seccomp;
+                svc->seccomp_digest = m->digest;
+                sb->is_seccomp_borrowed = true;
+        }
         svc->sandbox = sb->report;
         svc->has_sandbox = true;
         for (unsigned i = 0; i < sb->report.n_warnings; i++)

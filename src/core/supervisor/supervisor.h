@@ -67,6 +67,8 @@ struct service {
         unsigned n_crashes;           /* total ever, ring index = n % MAX */
         char status_text[128];        /* sd_notify STATUS=, latest */
         struct sandbox_report sandbox;/* as applied at the last spawn */
+        struct seccomp_plan seccomp;  /* owned: compiled once per manifest */
+        uint64_t seccomp_digest;      /* of the manifest it was compiled for */
         bool has_sandbox;
         struct service **requires;    /* owned array of borrowed, n_requires */
         unsigned n_requires;
