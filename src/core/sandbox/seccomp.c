@@ -207,7 +207,11 @@ static int deny_network(scmp_filter_ctx ctx, uint32_t action)
 {
         int r;
 
-        r = seccomp_rule_add(ctx, action, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+        /* Spelled out: SCMP_A0() with one datum leaves datum_b to the
+         * compiler, which clang's -Wmissing-field-initializers refuses. */
+        const struct scmp_arg_cmp not_unix = {.arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0};
+
+        r = seccomp_rule_add(ctx, action, SCMP_SYS(socket), 1, not_unix);
         if (r < 0)
                 return r;
         return seccomp_rule_add(ctx, action, SCMP_SYS(io_uring_setup), 0);
