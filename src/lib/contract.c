@@ -30,7 +30,8 @@
 
 #include "orbital/contract.h"
 #include "util/cleanup.h"
-#include "wire-utf8.h"
+#include "util/utf8.h"
+#include "wire.h"
 
 #define METHODS_MAX 256u
 #define FIELDS_MAX 64u
@@ -464,7 +465,7 @@ static int check_text(struct parser *ps, const char *text, size_t len)
                         ;
                 else if (s[i] == '\0')
                         return fail(ps, "expected text, found a NUL byte");
-                else if (s[i] >= 0x80 && !(n = wire_utf8_char(s + i, len - i)))
+                else if (s[i] >= 0x80 && !(n = utf8_seq_len(s + i, len - i)))
                         return fail(ps, "expected UTF-8 text, found byte 0x%02x", s[i]);
                 else if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
                         return fail(ps, "expected text, found control character 0x%02x", s[i]);
@@ -569,18 +570,6 @@ static const char *wire_type_name(uint8_t type)
         return type == ORB_TYPE_MEMFD ? "bytes (memfd)" : "an unknown type";
 }
 
-__attribute__((format(printf, 3, 4))) static int invalid(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && err_size) {
-                va_start(ap, fmt);
-                vsnprintf(err, err_size, fmt, ap);
-                va_end(ap);
-        }
-        return -ORB_E_INVALID;
-}
-
 /**
  * orb_msg_check() - check a message's fields against a field list.
  * @m: a parsed (or built) message
@@ -606,14 +595,14 @@ int orb_msg_check(const struct orb_msg *m, const struct orb_field *fields, unsig
                         if (v->tag != f->tag)
                                 continue;
                         if (v->type != f->type && !(f->type == ORB_TYPE_BYTES && v->type == ORB_TYPE_MEMFD))
-                                return invalid(err, err_size, "field '%s' (tag %u): expected %s, found %s",
+                                return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s' (tag %u): expected %s, found %s",
                                                f->name, f->tag, wire_type_name(f->type), wire_type_name(v->type));
                         count++;
                 }
                 if (count == 0 && !f->is_optional && !f->is_repeated)
-                        return invalid(err, err_size, "field '%s' (tag %u): missing", f->name, f->tag);
+                        return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s' (tag %u): missing", f->name, f->tag);
                 if (count > 1 && !f->is_repeated)
-                        return invalid(err, err_size, "field '%s' (tag %u): given %u times, expected once",
+                        return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s' (tag %u): given %u times, expected once",
                                        f->name, f->tag, count);
         }
         if (err && err_size)

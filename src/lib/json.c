@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "orbital/contract.h"
+#include "wire.h"
 #include "util/cleanup.h"
 
 #define KEY_SHOWN_MAX 64 /* bytes of an unknown key quoted in an error */
@@ -118,18 +119,6 @@ static bool b64_decode(const char *in, size_t n, uint8_t *out, size_t *out_len)
  * Errors
  */
 
-__attribute__((format(printf, 3, 4))) static int invalid(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && err_size) {
-                va_start(ap, fmt);
-                vsnprintf(err, err_size, fmt, ap);
-                va_end(ap);
-        }
-        return -ORB_E_INVALID;
-}
-
 static const char *type_name(uint8_t type)
 {
         switch (type) {
@@ -202,7 +191,7 @@ static int unknown_key(const char *key, const struct orb_field *fields, unsigned
 
                 pos += w > 0 ? (size_t)w : 0;
         }
-        return invalid(err, err_size, "unknown field '%s' (expected %s%s)", key_quote(key, shown, sizeof(shown)),
+        return wire_errorf(-ORB_E_INVALID, err, err_size, "unknown field '%s' (expected %s%s)", key_quote(key, shown, sizeof(shown)),
                        n_fields ? "one of: " : "no fields", list);
 }
 
@@ -240,10 +229,10 @@ static int value_check(const struct orb_field *f, const json_t *j, long item, ch
                         break;
                 if (b64_decode(json_string_value(j), json_string_length(j), NULL, &n))
                         return 0;
-                return invalid(err, err_size, "field '%s'%s: expected bytes as base64 (RFC 4648, with padding)",
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s'%s: expected bytes as base64 (RFC 4648, with padding)",
                                f->name, where);
         }
-        return invalid(err, err_size, "field '%s'%s: expected %s, found %s", f->name, where, type_name(f->type),
+        return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s'%s: expected %s, found %s", f->name, where, type_name(f->type),
                        json_kind(j));
 }
 
@@ -256,15 +245,15 @@ static int field_check(const struct orb_field *f, const json_t *j, char *err, si
         if (!j) {
                 if (f->is_optional || f->is_repeated)
                         return 0;
-                return invalid(err, err_size, "field '%s': missing", f->name);
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s': missing", f->name);
         }
         if (!f->is_repeated)
                 return value_check(f, j, -1, err, err_size);
         if (!json_is_array(j))
-                return invalid(err, err_size, "field '%s': expected an array of %s, found %s", f->name,
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s': expected an array of %s, found %s", f->name,
                                type_name(f->type), json_kind(j));
         if (json_array_size(j) > ORB_MSG_FIELDS_MAX)
-                return invalid(err, err_size, "field '%s': %zu items, more than a message holds (%u)", f->name,
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "field '%s': %zu items, more than a message holds (%u)", f->name,
                                json_array_size(j), ORB_MSG_FIELDS_MAX);
         json_array_foreach(j, i, item) {
                 r = value_check(f, item, (long)i, err, err_size);
@@ -326,15 +315,15 @@ static int field_put(struct orb_msg *m, const struct orb_field *f, const json_t 
 static int json_syntax_error(const json_error_t *je, char *err, size_t err_size)
 {
         if (strstr(je->text, "too big"))
-                return invalid(err, err_size,
+                return wire_errorf(-ORB_E_INVALID, err, err_size,
                                "line %d, column %d: integer out of range: JSON integers here are 64-bit signed, "
                                "so a u64 above 9223372036854775807 cannot be given in JSON",
                                je->line, je->column);
         /* jansson's own words would name a flag of its API. */
         if (strstr(je->text, "\\u0000"))
-                return invalid(err, err_size, "line %d, column %d: invalid JSON: a string may not contain \\u0000",
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "line %d, column %d: invalid JSON: a string may not contain \\u0000",
                                je->line, je->column);
-        return invalid(err, err_size, "line %d, column %d: invalid JSON: %s", je->line, je->column, je->text);
+        return wire_errorf(-ORB_E_INVALID, err, err_size, "line %d, column %d: invalid JSON: %s", je->line, je->column, je->text);
 }
 
 /**
@@ -362,12 +351,12 @@ int orb_msg_from_json(struct orb_msg *m, const struct orb_field *fields, unsigne
         if (err && err_size)
                 err[0] = '\0';
         if (!json)
-                return invalid(err, err_size, "expected a JSON object, found nothing");
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "expected a JSON object, found nothing");
         root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
         if (!root)
                 return json_syntax_error(&je, err, err_size);
         if (!json_is_object(root))
-                return invalid(err, err_size, "expected a JSON object, found %s", json_kind(root));
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "expected a JSON object, found %s", json_kind(root));
         json_object_foreach(root, key, value) {
                 unsigned i = 0;
 
@@ -389,7 +378,7 @@ int orb_msg_from_json(struct orb_msg *m, const struct orb_field *fields, unsigne
         if (m->error == -ENOMEM)
                 return -ENOMEM;
         if (m->error)
-                return invalid(err, err_size, "unable to build the message: %s", strerror(-m->error));
+                return wire_errorf(-ORB_E_INVALID, err, err_size, "unable to build the message: %s", strerror(-m->error));
         return 0;
 }
 

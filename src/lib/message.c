@@ -53,7 +53,8 @@
 
 #include "orbital/message.h"
 #include "util/cleanup.h"
-#include "wire-utf8.h"
+#include "util/utf8.h"
+#include "wire.h"
 
 #define FIELD_HDR 8u
 #define BUF_MIN 256u
@@ -280,7 +281,7 @@ void orb_msg_put_str(struct orb_msg *m, uint16_t tag, const char *s)
                 put_fail(m, -EMSGSIZE);
                 return;
         }
-        if (!wire_utf8_valid(s, n)) {
+        if (!utf8_is_valid(s, n)) {
                 put_fail(m, -EINVAL);
                 return;
         }
@@ -420,18 +421,6 @@ void orb_msg_put_memfd(struct orb_msg *m, uint16_t tag, int fd_in)
  * Parsing
  */
 
-__attribute__((format(printf, 3, 4))) static int proto_fail(char *err, size_t err_size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (err && err_size) {
-                va_start(ap, fmt);
-                vsnprintf(err, err_size, fmt, ap);
-                va_end(ap);
-        }
-        return -ORB_E_PROTO;
-}
-
 /* The problem with a field, in the words of a message; "" if none. */
 struct problem {
         char text[160];
@@ -476,7 +465,7 @@ static int check_str(struct problem *pb, struct orb_value *v)
         nul = memchr(s, '\0', v->len - 1);
         if (nul)
                 return problem(pb, "string has a NUL inside, at byte %td", nul - s);
-        if (!wire_utf8_valid(s, v->len - 1))
+        if (!utf8_is_valid(s, v->len - 1))
                 return problem(pb, "string is not valid UTF-8");
         v->len--;
         return 0;
@@ -554,18 +543,18 @@ static int parse_field(struct orb_msg *m, unsigned nth, size_t *off, char *err, 
         struct orb_value *v;
 
         if (m->n_values >= ORB_MSG_FIELDS_MAX)
-                return proto_fail(err, err_size, "field %u: more than %u fields", nth, ORB_MSG_FIELDS_MAX);
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "field %u: more than %u fields", nth, ORB_MSG_FIELDS_MAX);
         if (left < FIELD_HDR)
-                return proto_fail(err, err_size, "field %u: truncated field header (%zu bytes left)", nth, left);
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "field %u: truncated field header (%zu bytes left)", nth, left);
         memcpy(&f, m->buf + *off, sizeof(f));
         left -= FIELD_HDR;
         if (f.tag == 0)
-                return proto_fail(err, err_size, "field %u: tag 0 is reserved", nth);
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "field %u: tag 0 is reserved", nth);
         if (f.zero)
-                return proto_fail(err, err_size, "field %u (tag %u): reserved byte is 0x%02x, expected 0", nth,
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "field %u (tag %u): reserved byte is 0x%02x, expected 0", nth,
                                   f.tag, f.zero);
         if (f.len > left)
-                return proto_fail(err, err_size,
+                return wire_errorf(-ORB_E_PROTO, err, err_size,
                                   "field %u (tag %u): length %" PRIu32
                                   " runs past the end of the record (%zu bytes left)",
                                   nth, f.tag, f.len, left);
@@ -577,7 +566,7 @@ static int parse_field(struct orb_msg *m, unsigned nth, size_t *off, char *err, 
                 .data = m->buf + *off + FIELD_HDR,
         };
         if (check_value(m, &pb, v) < 0)
-                return proto_fail(err, err_size, "field %u (tag %u): %s", nth, f.tag, pb.text);
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "field %u (tag %u): %s", nth, f.tag, pb.text);
         m->n_values++;
         *off += FIELD_HDR + f.len;
         return 0;
@@ -605,16 +594,16 @@ int orb_msg_parse_untrusted(struct orb_msg *m, char *err, size_t err_size)
         if (err && err_size)
                 err[0] = '\0';
         if (m->len < sizeof(h))
-                return proto_fail(err, err_size, "record of %zu bytes is shorter than the %zu-byte header", m->len,
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "record of %zu bytes is shorter than the %zu-byte header", m->len,
                                   sizeof(h));
         if (m->len > ORB_MSG_MAX)
-                return proto_fail(err, err_size, "record of %zu bytes is longer than the %u allowed", m->len,
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "record of %zu bytes is longer than the %u allowed", m->len,
                                   ORB_MSG_MAX);
         memcpy(&h, m->buf, sizeof(h));
         if (h.magic != ORB_WIRE_MAGIC)
-                return proto_fail(err, err_size, "bad magic 0x%04x, expected 0x%04x", h.magic, ORB_WIRE_MAGIC);
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "bad magic 0x%04x, expected 0x%04x", h.magic, ORB_WIRE_MAGIC);
         if (h.version != ORB_WIRE_VERSION)
-                return proto_fail(err, err_size, "wire version %u, expected %u", h.version, ORB_WIRE_VERSION);
+                return wire_errorf(-ORB_E_PROTO, err, err_size, "wire version %u, expected %u", h.version, ORB_WIRE_VERSION);
         r = values_alloc(m);
         if (r < 0)
                 return r;
@@ -886,4 +875,16 @@ const char *orb_strerror(int err)
         if (err < 0)
                 return strerror((int)e);
         return "unknown status";
+}
+
+int wire_errorf(int code, char *err, size_t err_size, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (err && err_size) {
+                va_start(ap, fmt);
+                vsnprintf(err, err_size, fmt, ap);
+                va_end(ap);
+        }
+        return code;
 }

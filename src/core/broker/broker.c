@@ -786,9 +786,16 @@ static int publish_deliver(struct peer *from, struct orb_msg *m)
         return 0;
 }
 
-static bool topic_valid(const char *t)
+/* The topic of a publish or subscribe; replies with the error when it is
+ * missing or malformed.  Return: 0, or -1 when answered. */
+static int get_topic(struct peer *p, const struct orb_msg *m, const char **topic)
 {
-        return capspec_name_valid(t, strlen(t));
+        if (get_str(p, m, ORB_T_TOPIC, "topic", topic) < 0)
+                return -1;
+        if (capspec_name_valid(*topic, strlen(*topic)))
+                return 0;
+        reply_error(p, orb_msg_hdr(m), ORB_E_INVALID, "topic '%s': expected [a-z0-9][a-z0-9._-]*", *topic);
+        return -1;
 }
 
 static void on_publish(struct peer *p, struct orb_msg *m)
@@ -796,10 +803,8 @@ static void on_publish(struct peer *p, struct orb_msg *m)
         const struct orb_hdr *h = orb_msg_hdr(m);
         const char *topic;
 
-        if (get_str(p, m, ORB_T_TOPIC, "topic", &topic) < 0)
+        if (get_topic(p, m, &topic) < 0)
                 return;
-        if (!topic_valid(topic))
-                return reply_error(p, h, ORB_E_INVALID, "topic '%s': expected [a-z0-9][a-z0-9._-]*", topic);
         /* Events are copied into every subscriber's queue: only inline
          * payloads, so the queues' bound is a bound on memory. */
         const struct orb_value *data = orb_msg_field(m, ORB_T_DATA, 0);
@@ -875,10 +880,8 @@ static void on_subscribe(struct peer *p, struct orb_msg *m)
         const struct orb_hdr *h = orb_msg_hdr(m);
         const char *topic;
 
-        if (get_str(p, m, ORB_T_TOPIC, "topic", &topic) < 0)
+        if (get_topic(p, m, &topic) < 0)
                 return;
-        if (!topic_valid(topic))
-                return reply_error(p, h, ORB_E_INVALID, "topic '%s': expected [a-z0-9][a-z0-9._-]*", topic);
         if (!may_receive(p, topic) && !operator_cap(p->b, p, ORB_OBJ_TOPIC, topic)) {
                 audit_denied(p->b, "subscribe.denied", p, json_pack("{s:s}", "topic", topic));
                 return reply_error(p, h, ORB_E_DENIED, "no subscribe:%s capability", topic);
@@ -1148,25 +1151,30 @@ int broker_attach(struct broker *b, struct service *svc, const char *name, char 
         return ends[1];
 }
 
+static struct peer *peer_of_service(struct broker *b, const struct service *svc)
+{
+        for (struct peer *p = b->peers; p; p = p->next)
+                if (p->svc == svc && !p->is_closing)
+                        return p;
+        return NULL;
+}
+
 void broker_spawned(struct broker *b, struct service *svc, pid_t pid, uid_t uid)
 {
-        for (struct peer *p = b->peers; p; p = p->next) {
-                if (p->svc == svc && !p->is_closing) {
-                        p->pid = pid;
-                        p->uid = uid;
-                        return;
-                }
+        struct peer *p = peer_of_service(b, svc);
+
+        if (p) {
+                p->pid = pid;
+                p->uid = uid;
         }
 }
 
 void broker_detach(struct broker *b, struct service *svc)
 {
-        for (struct peer *p = b->peers; p; p = p->next) {
-                if (p->svc == svc && !p->is_closing) {
-                        peer_close(p);
-                        return;
-                }
-        }
+        struct peer *p = peer_of_service(b, svc);
+
+        if (p)
+                peer_close(p);
 }
 
 /* "orbctl[1234]": the kernel's pid and command name.  '[' cannot occur in
