@@ -25,6 +25,7 @@
 
 #include "config/change.h"
 #include "util/cleanup.h"
+#include "util/utf8.h"
 
 void value_deinit(struct cfg_value *v)
 {
@@ -262,16 +263,139 @@ done:
         return r;
 }
 
+/* A growing text buffer for changes_to_json_text(); a failed grow sticks. */
+struct text {
+        char *buf;
+        size_t len, size;
+        bool failed;
+};
+
+static void text_grow(struct text *t, size_t more)
+{
+        size_t size;
+        char *b;
+
+        if (t->failed || t->len + more < t->size)
+                return;
+        size = t->size ? t->size : 4096;
+        while (size <= t->len + more)
+                size *= 2;
+        b = realloc(t->buf, size);
+        if (!b) {
+                t->failed = true;
+                return;
+        }
+        t->buf = b;
+        t->size = size;
+}
+
+static void text_add(struct text *t, const char *s, size_t len)
+{
+        text_grow(t, len);
+        if (t->failed)
+                return;
+        memcpy(t->buf + t->len, s, len);
+        t->len += len;
+        t->buf[t->len] = '\0';
+}
+
+/* A JSON string: '"', '\\' and control characters escaped, invalid UTF-8 as U+FFFD. */
+static void text_string(struct text *t, const char *s)
+{
+        size_t len = strlen(s);
+
+        text_add(t, "\"", 1);
+        for (size_t i = 0; i < len && !t->failed;) {
+                unsigned char c = (unsigned char)s[i];
+                char esc[8];
+                size_t run = i, u;
+
+                while (run < len && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x80 &&
+                       s[run] != '"' && s[run] != '\\')
+                        run++;
+                if (run > i) {
+                        text_add(t, s + i, run - i);
+                        i = run;
+                        continue;
+                }
+                if (c >= 0x80) {
+                        u = utf8_seq_len((const unsigned char *)s + i, len - i);
+                        text_add(t, u ? s + i : "\xef\xbf\xbd", u ? u : 3);
+                        i += u ? u : 1;
+                        continue;
+                }
+                if (c == '"' || c == '\\')
+                        snprintf(esc, sizeof(esc), "\\%c", c);
+                else
+                        snprintf(esc, sizeof(esc), "\\u%04x", c);
+                text_add(t, esc, strlen(esc));
+                i++;
+        }
+        text_add(t, "\"", 1);
+}
+
+static void text_value(struct text *t, const struct cfg_value *v)
+{
+        char num[32];
+
+        if (v->kind == CFG_KIND_TEXT) {
+                text_string(t, v->s ? v->s : "");
+                return;
+        }
+        value_format(v, num, sizeof(num));
+        text_add(t, num, strlen(num));
+}
+
+/**
+ * changes_to_json_text() - changes_to_json()'s form as compact text,
+ * written directly: the history row of a 10,000-leaf commit must not
+ * cost a tree of 40,000 JSON objects.
+ * @out: NUL-terminated, owned by the caller
+ *
+ * Return: 0 or -ENOMEM.
+ */
 int changes_to_json_text(const struct cfg_changes *c, char **out)
 {
-        json_t *j = NULL;
-        int r = changes_to_json(c, &j);
+        static const char *const names[] = { "added", "changed", "removed" };
+        struct text t = { 0 };
 
-        if (r)
-                return r;
-        *out = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        return *out ? 0 : -ENOMEM;
+        text_add(&t, "{", 1);
+        for (int a = 0; a < 3; a++) {
+                bool first = true;
+
+                text_add(&t, a ? "],\"" : "\"", a ? 3 : 1);
+                text_add(&t, names[a], strlen(names[a]));
+                text_add(&t, "\":[", 3);
+                for (size_t i = 0; i < c->n; i++) {
+                        const struct cfg_delta *d = &c->v[i];
+                        int kind = d->has_old && d->has_new ? 1 : d->has_new ? 0 : d->has_old ? 2 : -1;
+
+                        if (kind != a)
+                                continue;
+                        text_add(&t, first ? "{\"path\":" : ",{\"path\":", first ? 8 : 9);
+                        first = false;
+                        text_string(&t, d->path);
+                        if (a == 0) {
+                                text_add(&t, ",\"value\":", 9);
+                                text_value(&t, &d->new);
+                        } else {
+                                text_add(&t, ",\"old\":", 7);
+                                text_value(&t, &d->old);
+                                if (a == 1) {
+                                        text_add(&t, ",\"new\":", 7);
+                                        text_value(&t, &d->new);
+                                }
+                        }
+                        text_add(&t, "}", 1);
+                }
+        }
+        text_add(&t, "]}", 2);
+        if (t.failed) {
+                free(t.buf);
+                return -ENOMEM;
+        }
+        *out = t.buf;
+        return 0;
 }
 
 static int add_from_json(struct cfg_changes *c, const json_t *item, bool has_old, bool has_new)
