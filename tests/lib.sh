@@ -36,9 +36,12 @@ cleanup() {
         fi
         # anything a test service left behind (matched by our temp dir)
         pkill -9 -f "$T" 2>/dev/null || true
-        [ -n "${KEEP:-}" ] || rm -rf "$T"
+        [ -n "${KEEP:-}" ] || rm -rf "$T" "${CLEANUP_FILES[@]}"
         exit $rc
 }
+# Files a test made outside $T, removed on exit with $T.  (A test must not
+# set its own EXIT trap: whatever ran first would hide the failed status.)
+CLEANUP_FILES=()
 trap cleanup EXIT
 
 # manifest NAME: writes $M/NAME.yaml from stdin
@@ -110,3 +113,16 @@ wait_log() {
 log_line() { logs_of "$1" | grep -E -- "$2" | tail -n 1; }
 
 pass() { echo "PASS: $TEST_NAME"; }
+
+# kmsg_settle: the kernel logs seccomp records under printk's rate limit,
+# one budget for the whole machine (printk_ratelimit_burst records per
+# printk_ratelimit seconds).  A test that expects its own records waits
+# until a fresh window has begun since the last record anyone logged.
+kmsg_settle() {
+        local window last now
+        window=$(cat /proc/sys/kernel/printk_ratelimit 2>/dev/null || echo 5)
+        last=$(dmesg 2>/dev/null | grep "audit: type=1326" | tail -n 1 | sed -nE 's/^\[ *([0-9]+)\..*/\1/p')
+        [ -n "$last" ] || return 0
+        now=$(cut -d. -f1 /proc/uptime)
+        [ $((last + window + 1 - now)) -le 0 ] || sleep $((last + window + 1 - now))
+}

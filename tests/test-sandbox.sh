@@ -11,7 +11,7 @@ echo data > "$T/ro/file"
 chown daemon "$T/rw"
 SECRET=/root/orbtest-secret-$(basename "$T")
 echo secret > "$SECRET"
-trap 'rm -f "$SECRET"; cleanup' EXIT
+CLEANUP_FILES+=("$SECRET")
 # A setuid-root copy of id, in a declared read-only path.
 cp /usr/bin/id "$T/bin/id-suid" && chmod 4755 "$T/bin/id-suid"
 
@@ -44,6 +44,9 @@ sbx ids ids
 EXTRA="limits: {pids: 6}" sbx forker fork 20
 EXTRA="capabilities: [net.bind-low]" sbx bind bind-low
 EXTRA="capabilities: [net.client]" sbx bind-none bind-low  # network, no capability
+sbx procs procs
+EXTRA="limits: {memory: 32M}" sbx hog alloc 400
+sbx linger linger
 manifest killed <<EOF
 command: [$ESCAPE, mount]
 restart: never
@@ -54,6 +57,7 @@ command: [$ESCAPE, open, "$SECRET"]
 restart: never
 sandbox: off
 EOF
+kmsg_settle
 orb_start
 
 res() { log_line "$1" "escape " ; }
@@ -81,6 +85,23 @@ wait_state killed failed 10
 expect_match "kill on violation" "$(field killed .last_exit.signal)" "SYS"
 expect_ok plain                                        # sandbox: off: as before
 
+# PID namespace: the service is PID 2 under orb-init and sees only those two.
+wait_log procs "escape procs" 10
+expect_match "a PID namespace" "$(res procs)" "pid=2 visible=2$"
+# Beyond the memory limit: killed (by the service's cgroup), recorded.
+wait_state hog failed 10
+expect_match "hog crash reason" "$(field hog '.crashes[0].reason')" "^limit:memory"
+expect_eq "hog killed by" "$(field hog .last_exit.signal)" KILL
+# Stop: orb-init passes SIGTERM on (a PID 1 without handlers would ignore
+# it), and every process of the service is gone, daemons included.
+wait_log linger "escape linger: daemon" 10
+expect_eq "linger's processes" "$(pgrep -cf -- "$ESCAPE linger")" 2
+started=$(date +%s%N)
+ctl stop linger >/dev/null
+expect_eq "linger stopped by" "$(field linger .last_exit.signal)" TERM
+[ $(( ($(date +%s%N) - started) / 1000000 )) -lt 3000 ] || fail "stop took the SIGKILL path"
+expect_eq "linger's processes after stop" "$(pgrep -cf -- "$ESCAPE linger" || true)" 0
+
 # Refused system calls are in the service's log and in the audit log.
 wait_log mount "sandbox: refused system call mount by pid [0-9]+" 5
 wait_log inet "sandbox: refused system call socket" 5
@@ -90,15 +111,18 @@ for v in '["inet","socket","refused"]' '["mount","mount","refused"]' '["ptrace",
          '["killed","mount","killed"]'; do
         [[ "$violations" == *"$v"* ]] || fail "no audit record $v in $violations"
 done
+ctl --json audit -n 1000 | jq -se 'map(select(.kind == "limit" and .actor == "hog")) | length > 0' >/dev/null ||
+        fail "no audit record of hog's memory limit"
 
 # What orbctl shows.
 out=$(ctl sandbox ids)
-expect_match "orbctl sandbox" "$out" "namespaces +mount network ipc uts"
+expect_match "orbctl sandbox" "$out" "namespaces +mount pid network ipc uts"
 expect_match "orbctl sandbox" "$out" "dynamic uid 6[0-9]+"
 expect_eq "sandbox of bind" "$(ctl --json sandbox bind | jq -c .capabilities)" '["CAP_NET_BIND_SERVICE"]'
 out=$(ctl check "$M/inet.yaml")
 expect_match "orbctl check" "$out" "seccomp +[0-9]+ calls denied"
-expect_match "orbctl check warns" "$out" "no PID namespace"
+expect_match "orbctl check" "$out" "namespaces +mount pid network ipc uts"
+expect_match "orbctl check: all enforced" "$out" "not enforced +-"
 manifest bad <<EOF
 command: [/bin/true]
 sandbox: {syscalls: {deny: [nosuchcall]}}

@@ -157,7 +157,7 @@ static int child(void *p)
                 if (!c->host_net && unshare(CLONE_NEWNET) < 0)
                         FAIL("unshare net", errno);
                 STEP(S_UNSHARE_NET);
-                if ((r = sandbox_mounts_apply(c->spec, &failed)) < 0)
+                if ((r = sandbox_mounts_apply(c->spec, false, &failed)) < 0)
                         FAIL(failed ? failed : "mounts", -r);
                 STEP(S_MOUNTS);
                 if ((r = caps_plan_apply_before_ids(c->caps)) < 0)

@@ -638,7 +638,7 @@ static void m_check(struct request *rq)
         if (!m->sandbox.enabled)
                 return send_ok(rq->c, json_pack("{s:s, s:b, s:[s]}", "name", m->name, "enabled", 0, "warnings",
                                                 "the sandbox is off: the service can do whatever its user can"));
-        rc = sandbox_plans_build(m, rq->c->ctl->sup->is_root, NULL, &sb, why, sizeof(why));
+        rc = sandbox_plans_build(m, rq->c->ctl->sup->is_root, rq->c->ctl->sup->init_fd >= 0, NULL, &sb, why, sizeof(why));
         if (rc < 0)
                 return send_error(rq->c, "bad-sandbox", "%s: sandbox: %s", source, why);
         r = sandbox_report_json(m, &sb.report);

@@ -6,8 +6,10 @@
  * Then it sleeps, so the test can look at it.
  *
  *   open PATH | write PATH | inet | bind-low | ptrace PID | mount | exec PATH ARGS...
- *   fork N | linger | ids
+ *   fork N | linger | ids | procs | alloc MIB
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -78,6 +80,27 @@ int main(int argc, char **argv)
                 }
                 printf("escape fork: made=%d refused=%d\n", made, refused);
                 fflush(stdout);
+        } else if (!strcmp(m, "procs")) {
+                /* What a PID namespace shows: our pid, and how many exist. */
+                DIR *d = opendir("/proc");
+                struct dirent *e;
+                int visible = 0;
+                while (d && (e = readdir(d)))
+                        visible += isdigit((unsigned char)e->d_name[0]) != 0;
+                printf("escape procs: pid=%d visible=%d\n", (int)getpid(), visible);
+                fflush(stdout);
+        } else if (!strcmp(m, "alloc") && argc == 3) {
+                /* Touch memory a MiB at a time, beyond any sane limit. */
+                int n = atoi(argv[2]);
+                for (int i = 0; i < n; i++) {
+                        char *p = malloc(1 << 20);
+                        if (!p)
+                                break;
+                        memset(p, 1, 1 << 20);
+                        printf("escape alloc: %d MiB\n", i + 1);
+                        fflush(stdout);
+                }
+                report(m, 1);
         } else if (!strcmp(m, "linger")) {
                 /* A daemon of its own: double fork, new session. */
                 if (fork() == 0) {

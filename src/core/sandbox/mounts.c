@@ -1,8 +1,8 @@
 /*
  * The service's view of the filesystem, set up in the child after it
  * unshared its mount namespace: the whole system read-only and nosuid, a
- * private /tmp, and the manifest's paths mounted back over it, read-only
- * or read-write.
+ * private /tmp, a /proc of its own PID namespace, and the manifest's
+ * paths mounted back over it, read-only or read-write.
  *
  * The declared paths are cloned (open_tree) before anything changes, so a
  * path under /tmp still reaches the host's directory after the private
@@ -81,7 +81,7 @@ static int attach(int tree, const char *path, bool is_rw)
         return syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
 }
 
-int sandbox_mounts_apply(const struct sandbox_spec *s, const char **failed_path)
+int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const char **failed_path)
 {
         const char *paths[TREES_MAX];
         bool rw[TREES_MAX];
@@ -108,6 +108,11 @@ int sandbox_mounts_apply(const struct sandbox_spec *s, const char **failed_path)
         *failed_path = "/tmp";
         r = sys_mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m");
         if (r < 0)
+                return r;
+        /* The host's /proc would still list every process: a procfs of
+         * our own PID namespace goes over it. */
+        *failed_path = "/proc";
+        if (has_pid_ns && (r = sys_mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) < 0)
                 return r;
         for (unsigned i = 0; i < n; i++) {
                 *failed_path = paths[i];

@@ -6,9 +6,11 @@
  * service's log, `orbctl sandbox` and `orbctl check` show.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sandbox/sandbox.h"
 #include "supervisor/manifest.h"
@@ -43,7 +45,7 @@ static unsigned dynamic_id(const char *name)
         return SANDBOX_UID_BASE + h % SANDBOX_UID_COUNT;
 }
 
-int sandbox_plans_build(const struct manifest *m, bool is_root, const struct seccomp_plan *cached,
+int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, const struct seccomp_plan *cached,
                         struct sandbox_plans *out, char *why, size_t why_size)
 {
         struct sandbox_report *rep = &out->report;
@@ -53,7 +55,11 @@ int sandbox_plans_build(const struct manifest *m, bool is_root, const struct sec
         rep->is_root = is_root;
         rep->has_network = declares_network(m->capabilities);
         if (is_root) {
-                rep->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (rep->has_network ? 0 : CLONE_NEWNET);
+                rep->unshare_flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (rep->has_network ? 0 : CLONE_NEWNET) |
+                                     (has_init ? CLONE_NEWPID : 0);
+                if (!has_init)
+                        warn(rep, "no PID namespace: orb-init was not found beside orbitald (the service sees the "
+                                  "host's processes)");
                 rep->has_dynamic_ids = !m->user && !m->group;
                 if (rep->has_dynamic_ids)
                         rep->uid = rep->gid = dynamic_id(m->name);
@@ -62,7 +68,6 @@ int sandbox_plans_build(const struct manifest *m, bool is_root, const struct sec
         } else {
                 warn(rep, "orbitald is not root: no namespaces, filesystem view, own uid or capability drop");
         }
-        warn(rep, "no PID namespace yet: the service sees the host's processes");
         if (cached && cached->filter) {
                 out->seccomp = *cached;
                 out->is_seccomp_borrowed = true;
@@ -83,6 +88,30 @@ int sandbox_plans_build(const struct manifest *m, bool is_root, const struct sec
                 rep->landlock_abi = out->landlock.abi;
         }
         return 0;
+}
+
+int sandbox_init_open(char *why, size_t why_size)
+{
+        char self[4096], path[4096 + 16];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        char *slash;
+        int fd;
+
+        if (len < 0) {
+                snprintf(why, why_size, "cannot read /proc/self/exe: %s", strerror(errno));
+                return -errno;
+        }
+        self[len] = '\0';
+        slash = strrchr(self, '/');
+        if (slash)
+                *slash = '\0';
+        snprintf(path, sizeof(path), "%s/orb-init", self);
+        fd = open(path, O_PATH | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(why, why_size, "%s: %s", path, strerror(errno));
+                return -errno;
+        }
+        return fd;
 }
 
 /* Safe to call twice (a failed build frees, and so does its caller). */
@@ -128,7 +157,8 @@ json_t *sandbox_report_json(const struct manifest *m, const struct sandbox_repor
         static const struct {
                 int flag;
                 const char *name;
-        } nss[] = {{CLONE_NEWNS, "mount"}, {CLONE_NEWNET, "network"}, {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"}};
+        } nss[] = {{CLONE_NEWNS, "mount"}, {CLONE_NEWPID, "pid"},  {CLONE_NEWNET, "network"},
+                   {CLONE_NEWIPC, "ipc"},  {CLONE_NEWUTS, "uts"}};
 
         if (!s->enabled)
                 return json_pack("{s:b}", "enabled", 0);

@@ -38,17 +38,21 @@ struct sandbox_spec {
 
 /*
  * sandbox_mounts_apply() - child, in a new mount namespace, still root:
- * the system read-only and nosuid, a private /tmp (tmpfs), @s's paths
- * mounted back read-only or read-write.  *@failed_path names what failed.
+ * the system read-only and nosuid, a private /tmp (tmpfs), with
+ * @has_pid_ns a fresh /proc (the caller is in its new PID namespace),
+ * @s's paths mounted back read-only or read-write.  *@failed_path names
+ * what failed.
  * Return: 0, -errno.
  */
-int sandbox_mounts_apply(const struct sandbox_spec *s, const char **failed_path);
+int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const char **failed_path);
 
 /* ---- seccomp (seccomp.c) ---- */
 
 struct seccomp_plan {
         void *filter;            /* owned struct sock_filter array */
         unsigned short len;      /* instructions */
+        void *quiet_filter;      /* owned: clone3() -> ENOSYS, not logged */
+        unsigned short quiet_len;
 };
 
 /*
@@ -77,6 +81,7 @@ struct seccomp_event {
 };
 /* Return: true if @line is a seccomp record (then *@ev is filled). */
 bool seccomp_event_parse(const char *line, size_t len, struct seccomp_event *ev);
+
 
 /* ---- Landlock (landlock.c) ---- */
 
@@ -135,7 +140,7 @@ struct manifest;
 struct sandbox_report {
         bool is_root;            /* orbitald can use namespaces, mounts, ids */
         bool has_network;        /* a net.* / iface.* permission was declared */
-        int unshare_flags;       /* CLONE_NEW* entered */
+        int unshare_flags;       /* CLONE_NEW* entered (CLONE_NEWPID: under orb-init) */
         bool has_dynamic_ids;
         uid_t uid;
         gid_t gid;
@@ -157,7 +162,9 @@ struct sandbox_plans {
 
 /*
  * sandbox_plans_build() - everything the child will apply for @m (whose
- * sandbox is enabled).  @is_root: orbitald's euid is 0.  @cached: the
+ * sandbox is enabled).  @is_root: orbitald's euid is 0.  @has_init:
+ * orb-init was found (sandbox_init_open), so a PID namespace can have
+ * its PID 1.  @cached: the
  * seccomp filter of an earlier build for this same manifest, or NULL (the
  * filter depends on the manifest only; compiling it is a third of a
  * millisecond, worth saving on every restart).
@@ -165,8 +172,16 @@ struct sandbox_plans {
  * path); -errno.  Missing kernel features are not errors: the report's
  * warnings say what is not enforced.
  */
-int sandbox_plans_build(const struct manifest *m, bool is_root, const struct seccomp_plan *cached,
+int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, const struct seccomp_plan *cached,
                         struct sandbox_plans *out, char *why, size_t why_size);
+
+/*
+ * sandbox_init_open() - an O_PATH descriptor of orb-init (orb-init.c),
+ * the PID 1 of each service's PID namespace, installed beside orbitald's
+ * own executable.  Return: the descriptor, -errno (@why says where it
+ * was looked for).
+ */
+int sandbox_init_open(char *why, size_t why_size);
 void sandbox_plans_free(struct sandbox_plans *p);
 
 /* The effective sandbox as JSON (for orbctl sandbox and check). */

@@ -29,6 +29,7 @@
  */
 #include <errno.h>
 #include <linux/filter.h>
+#include <sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdarg.h>
@@ -217,6 +218,35 @@ static int deny_network(scmp_filter_ctx ctx, uint32_t action)
         return seccomp_rule_add(ctx, action, SCMP_SYS(io_uring_setup), 0);
 }
 
+/*
+ * unshare() and setns() are on the default list; clone() can make the
+ * same namespaces with a flag.  clone()'s flags are in a register, so
+ * each CLONE_NEW* bit gets a rule (CLONE_NEWTIME has no clone() bit: its
+ * value is the exit-signal field there).  clone3() passes its flags in
+ * memory, which seccomp cannot read: it fails with ENOSYS (a second,
+ * silent filter: build_clone3_redirect), which makes glibc
+ * (pthread_create, posix_spawn) fall back to clone() -- the same choice
+ * container runtimes make.  A manifest that allows `unshare`
+ * allows all of this too.
+ */
+static int deny_namespace_clones(scmp_filter_ctx ctx, const struct sandbox_spec *spec, uint32_t action)
+{
+        static const uint64_t flags[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+                                         CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
+        int r;
+
+        if (name_listed(spec->syscalls_allow, "unshare"))
+                return 0;
+        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+                const struct scmp_arg_cmp has_flag = {.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = flags[i],
+                                                      .datum_b = flags[i]};
+                r = seccomp_rule_add(ctx, action, SCMP_SYS(clone), 1, has_flag);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int read_all(int fd, void *buf, size_t n)
 {
         size_t done = 0;
@@ -236,7 +266,7 @@ static int read_all(int fd, void *buf, size_t n)
 }
 
 /* libseccomp 2.5 exports only to a descriptor: go through a memfd. */
-static int export_bpf(scmp_filter_ctx ctx, struct seccomp_plan *out)
+static int export_bpf(scmp_filter_ctx ctx, void **filter, unsigned short *len)
 {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ struct sock_filter *insns = NULL;
@@ -263,9 +293,35 @@ static int export_bpf(scmp_filter_ctx ctx, struct seccomp_plan *out)
         r = read_all(fd, insns, (size_t)st.st_size);
         if (r < 0)
                 return r;
-        out->filter = take_ptr(insns);
-        out->len = (unsigned short)n;
+        *filter = take_ptr(insns);
+        *len = (unsigned short)n;
         return 0;
+}
+
+/*
+ * clone3() -> ENOSYS goes in a second filter without
+ * SECCOMP_FILTER_FLAG_LOG: glibc tries clone3() for every thread and
+ * posix_spawn, and logging each would drown real violations in the
+ * kernel's rate-limited log.  The kernel logs by the filter whose action
+ * won, so this one stays silent.  Other ABIs pass it untouched: the main
+ * filter kills them.
+ */
+static int build_clone3_redirect(const struct sandbox_spec *spec, struct seccomp_plan *out)
+{
+        _cleanup_(ctx_releasep) scmp_filter_ctx ctx = NULL;
+        int r;
+
+        if (name_listed(spec->syscalls_allow, "unshare"))
+                return 0;
+        ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return -ENOMEM;
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
+        if (r >= 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+        if (r >= 0)
+                r = export_bpf(ctx, &out->quiet_filter, &out->quiet_len);
+        return r;
 }
 
 static int build_rules(scmp_filter_ctx ctx, const struct sandbox_spec *spec, bool has_network, uint32_t action)
@@ -280,6 +336,9 @@ static int build_rules(scmp_filter_ctx ctx, const struct sandbox_spec *spec, boo
         if (r < 0)
                 return r;
         r = add_manifest_rules(ctx, spec, action);
+        if (r < 0)
+                return r;
+        r = deny_namespace_clones(ctx, spec, action);
         if (r < 0)
                 return r;
         return has_network ? 0 : deny_network(ctx, action);
@@ -327,7 +386,12 @@ int seccomp_plan_build(const struct sandbox_spec *spec, bool has_network, struct
         r = build_rules(ctx, spec, has_network, action);
         if (r < 0)
                 return r;
-        return export_bpf(ctx, out);
+        r = export_bpf(ctx, &out->filter, &out->len);
+        if (r >= 0)
+                r = build_clone3_redirect(spec, out);
+        if (r < 0)
+                seccomp_plan_free(out);
+        return r;
 }
 
 /**
@@ -339,6 +403,7 @@ void seccomp_plan_free(struct seccomp_plan *p)
         if (!p)
                 return;
         free(p->filter);
+        free(p->quiet_filter);
         *p = (struct seccomp_plan){0};
 }
 
@@ -357,9 +422,12 @@ void seccomp_plan_free(struct seccomp_plan *p)
 int seccomp_plan_apply(const struct seccomp_plan *p)
 {
         struct sock_fprog prog = {.len = p->len, .filter = p->filter};
+        struct sock_fprog quiet = {.len = p->quiet_len, .filter = p->quiet_filter};
 
         if (!p->len)
                 return 0;
+        if (p->quiet_len && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &quiet) < 0)
+                return -errno;
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &prog) == 0)
                 return 0;
         if (errno != EINVAL)

@@ -239,6 +239,89 @@ static int do_socket_inet_in_thread(void)
         return EXIT_WORKED;
 }
 
+static int do_clone_flags(unsigned long flags)
+{
+        pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+        int status;
+
+        if (pid < 0)
+                return errno;
+        if (pid == 0)
+                _exit(0);
+        waitpid(pid, &status, 0);
+        return EXIT_WORKED;
+}
+
+static int do_clone_plain(void)
+{
+        return do_clone_flags(0);
+}
+
+static int do_clone_newuts(void)
+{
+        return do_clone_flags(CLONE_NEWUTS);
+}
+
+static int do_clone_newuser(void)
+{
+        return do_clone_flags(CLONE_NEWUSER);
+}
+
+static int do_clone_newnet_among_others(void)
+{
+        return do_clone_flags(CLONE_NEWNET | CLONE_FILES | CLONE_FS);
+}
+
+static int do_clone3(void)
+{
+        struct {
+                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+        } args = {.exit_signal = SIGCHLD};
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        int status;
+
+        if (pid < 0)
+                return errno;
+        if (pid == 0)
+                _exit(0);
+        waitpid(pid, &status, 0);
+        return EXIT_WORKED;
+}
+
+static void *thread_nothing(void *arg)
+{
+        return arg;
+}
+
+/* glibc tries clone3() first and falls back to clone() on ENOSYS. */
+static int do_pthread_create(void)
+{
+        pthread_t t;
+
+        if (pthread_create(&t, NULL, thread_nothing, NULL))
+                return EAGAIN;
+        pthread_join(t, NULL);
+        return EXIT_WORKED;
+}
+
+static void test_namespace_clones(void)
+{
+        struct seccomp_plan p = build(NULL, NULL, SANDBOX_EPERM, false);
+        char *allow[] = {"unshare", NULL};
+        struct seccomp_plan open_ns = build(allow, NULL, SANDBOX_EPERM, false);
+
+        expect_same(&p, do_clone_plain);
+        expect_eperm(&p, do_clone_newuts, "clone(CLONE_NEWUTS)");
+        expect_eperm(&p, do_clone_newuser, "clone(CLONE_NEWUSER)");
+        expect_eperm(&p, do_clone_newnet_among_others, "clone(CLONE_NEWNET|...)");
+        assert(exit_code(run(&p, do_clone3)) == ENOSYS);
+        assert(exit_code(run(&p, do_pthread_create)) == EXIT_WORKED);
+        expect_same(&open_ns, do_clone_newuser);
+        assert(exit_code(run(&open_ns, do_clone3)) == exit_code(run(NULL, do_clone3)));
+        seccomp_plan_free(&p);
+        seccomp_plan_free(&open_ns);
+}
+
 static bool in_default_list(const char *name)
 {
         for (const char *const *d = seccomp_default_deny; *d; d++)
@@ -398,7 +481,7 @@ static void test_refused(void)
 {
         char *unknown[] = {"read", "xyz_not_a_call", NULL};
         char *odd[] = {"bad\nname", NULL};
-        struct seccomp_plan p = {(void *)1, 7};
+        struct seccomp_plan p = {.filter = (void *)1, .len = 7};
         struct sandbox_spec spec;
         char why[128], tiny[8];
 
@@ -686,6 +769,7 @@ int main(void)
         test_refused();
         test_default_denials();
         test_network();
+        test_namespace_clones();
         test_manifest_lists();
         test_kill();
         test_other_abis();

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -390,7 +391,7 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
                 return 0;
         if (svc->seccomp.filter && svc->seccomp_digest != m->digest) /* a reload changed the manifest */
                 service_forget_seccomp(svc);
-        r = sandbox_plans_build(m, svc->sup->is_root, &svc->seccomp, sb, why, n);
+        r = sandbox_plans_build(m, svc->sup->is_root, svc->sup->init_fd >= 0, &svc->seccomp, sb, why, n);
         if (r < 0)
                 return r;
         if (!sb->is_seccomp_borrowed && sb->has_seccomp) { /* keep it for the next start */
@@ -404,6 +405,8 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
                 service_log(svc, "sandbox: not enforced: %s", sb->report.warnings[i]);
         req->sandbox = &m->sandbox;
         req->unshare_flags = sb->report.unshare_flags;
+        if (req->unshare_flags & CLONE_NEWPID)
+                req->init_fd = svc->sup->init_fd;
         req->caps = sb->report.is_root ? &sb->caps : NULL;
         req->landlock = sb->has_landlock ? &sb->landlock : NULL;
         req->seccomp = sb->has_seccomp ? &sb->seccomp : NULL;
@@ -420,7 +423,7 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         const struct manifest *m = svc->spec;
         struct spawn_fds fds;
         struct spawn_req req = {.argv = m->argv, .cwd = m->working_directory, .notify_target = m->readiness.fd,
-                                .rlimits = &m->limits};
+                                .rlimits = &m->limits, .init_fd = -1};
         _cleanup_(free_envp) char **env = NULL;
         _cleanup_(sandbox_plans_freep) struct sandbox_plans sb = {.landlock = {.ruleset_fd = -1}};
         bool has_cg = service_ensure_cgroup(svc);
@@ -466,6 +469,8 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                 snprintf(why, n, "unable to fork: %s", strerror(-r));
                 return r;
         }
+        svc->main.is_init = req.init_fd >= 0;
+        svc->inner_pid = svc->main.is_init ? spawn_first_child(svc->main.pid) : 0;
         svc->started_real = now_real();
         sup_child_add(svc->sup, &svc->main);
         if (svc->sup->hooks.bus_spawned)

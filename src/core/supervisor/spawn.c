@@ -55,8 +55,12 @@ enum {
         SLOT_BUS = 6,
         SLOT_LANDLOCK = 7,
         SLOT_NULL = 8,
-        SLOT_END = 9,
+        SLOT_INIT = 9,          /* orb-init, for a PID namespace */
+        SLOT_END = 10,
 };
+
+/* The stack of a child that shares our memory until it executes. */
+#define CHILD_STACK_SIZE (256u << 10)
 
 /* The only signal dispositions orbitald changes (main.c); the child
  * restores them.  Everything else is still at its default. */
@@ -129,7 +133,8 @@ static int stage_fds(const struct spawn_req *req)
             dup3(req->stderr_fd >= 0 ? req->stderr_fd : SLOT_NULL, SLOT_ERR, O_CLOEXEC) < 0 ||
             dup3(req->notify_fd >= 0 ? req->notify_fd : SLOT_NULL, SLOT_NOTIFY, O_CLOEXEC) < 0 ||
             dup3(req->bus_fd >= 0 ? req->bus_fd : SLOT_NULL, SLOT_BUS, O_CLOEXEC) < 0 ||
-            dup3(req->landlock ? req->landlock->ruleset_fd : SLOT_NULL, SLOT_LANDLOCK, O_CLOEXEC) < 0)
+            dup3(req->landlock ? req->landlock->ruleset_fd : SLOT_NULL, SLOT_LANDLOCK, O_CLOEXEC) < 0 ||
+            dup3(req->init_fd >= 0 ? req->init_fd : SLOT_NULL, SLOT_INIT, O_CLOEXEC) < 0)
                 return -errno;
         return 0;
 }
@@ -137,11 +142,12 @@ static int stage_fds(const struct spawn_req *req)
 static void unstage_fds(void)
 {
         /* Drops our references to the child's pipe ends, so EOF works. */
-        for (int slot = SLOT_OUT; slot < SLOT_NULL; slot++)
-                dup3(SLOT_NULL, slot, O_CLOEXEC);
+        for (int slot = SLOT_OUT; slot < SLOT_END; slot++)
+                if (slot != SLOT_NULL)
+                        dup3(SLOT_NULL, slot, O_CLOEXEC);
 }
 
-/* Child: own a descriptor table holding only slots 0..6. */
+/* Child: own a descriptor table holding only slots 0..SLOT_END-1. */
 static void child_own_fds(bool is_shared)
 {
         if (!is_shared) {
@@ -209,9 +215,10 @@ static void child_sandbox_enter(const struct spawn_req *req)
 
         if (!req->sandbox)
                 return;
-        if (req->unshare_flags && unshare(req->unshare_flags) < 0)
+        if ((req->unshare_flags & ~CLONE_NEWPID) && unshare(req->unshare_flags & ~CLONE_NEWPID) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the sandbox's namespaces");
-        if ((req->unshare_flags & CLONE_NEWNS) && (r = sandbox_mounts_apply(req->sandbox, &failed)) < 0)
+        if ((req->unshare_flags & CLONE_NEWNS) &&
+            (r = sandbox_mounts_apply(req->sandbox, req->init_fd >= 0, &failed)) < 0)
                 child_fail(r, "set up the sandbox's filesystem at ", failed);
         if (req->caps && (r = caps_plan_apply_before_ids(req->caps)) < 0)
                 child_fail(r, "drop capabilities", NULL);
@@ -234,6 +241,74 @@ static void child_sandbox_lock(const struct spawn_req *req)
                 child_fail(r, "load the seccomp filter", NULL);
 }
 
+static void child_set_ids(const struct spawn_req *req)
+{
+        if (!req->set_ids)
+                return;
+        if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, req->gid, req->gid, req->gid) < 0)
+                child_die(SPAWN_EXIT_SETUP, "switch group");
+        if (syscall(SYS_setresuid, req->uid, req->uid, req->uid) < 0)
+                child_die(SPAWN_EXIT_SETUP, "switch user");
+}
+
+/* From the ids on: what only the service's own process does. */
+static _Noreturn void child_exec_service(const struct spawn_req *req)
+{
+        child_set_ids(req);
+        child_sandbox_lock(req);
+        if (chdir(req->cwd ? req->cwd : "/") < 0)
+                child_die(SPAWN_EXIT_SETUP, "change to the working directory");
+        execve(req->path, req->argv, req->envp);
+        child_die2(SPAWN_EXIT_EXEC, "execute ", req->path);
+}
+
+static int service_entry(void *arg)
+{
+        child_exec_service(arg);
+}
+
+/*
+ * In a new PID namespace we are its PID 1: start the service as our
+ * child (PID 2), then become orb-init, which forwards signals to it and
+ * exits with its status.  Until both have executed they share orbitald's
+ * memory, so the service's stack is a second static one (orbitald is
+ * suspended until we exec, and we until the service does).
+ */
+static _Noreturn void child_become_init(const struct spawn_req *req)
+{
+        static char service_stack[CHILD_STACK_SIZE] __attribute__((aligned(64)));
+        char pid_text[16], *argv[3] = {"orb-init", pid_text, NULL}, *envp[1] = {NULL};
+        size_t pos = sizeof(pid_text) - 1;
+        pid_t pid;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
+        (void)service_stack;
+        pid = fork();
+        if (pid == 0)
+                child_exec_service(req);
+#else
+        pid = clone(service_entry, service_stack + sizeof(service_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                    (void *)req);
+#endif
+        if (pid < 0)
+                child_die(SPAWN_EXIT_SETUP, "start the service in its PID namespace");
+        pid_text[pos] = '\0';
+        do
+                pid_text[--pos] = (char)('0' + pid % 10);
+        while ((pid /= 10) && pos);
+        memmove(pid_text, pid_text + pos, sizeof(pid_text) - pos);
+        /* The service's descriptors are its own: orb-init keeps only stdio. */
+        if (req->bus_fd >= 0)
+                close(req->bus_target);
+        if (req->notify_fd >= 0)
+                close(req->notify_target);
+        child_set_ids(req);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_die(SPAWN_EXIT_SETUP, "set no_new_privs");
+        syscall(SYS_execveat, SLOT_INIT, "", argv, envp, AT_EMPTY_PATH);
+        child_die(SPAWN_EXIT_SETUP, "execute orb-init");
+}
+
 static _Noreturn void child_run(const struct spawn_req *req, bool is_table_shared)
 {
         child_own_fds(is_table_shared);
@@ -245,23 +320,16 @@ static _Noreturn void child_run(const struct spawn_req *req, bool is_table_share
                 child_die(SPAWN_EXIT_SETUP, "enter the service's cgroup");
         child_set_rlimits(req);
         child_sandbox_enter(req);
-        if (req->set_ids) {
-                if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, req->gid, req->gid, req->gid) < 0)
-                        child_die(SPAWN_EXIT_SETUP, "switch group");
-                if (syscall(SYS_setresuid, req->uid, req->uid, req->uid) < 0)
-                        child_die(SPAWN_EXIT_SETUP, "switch user");
-        }
-        child_sandbox_lock(req);
-        if (chdir(req->cwd ? req->cwd : "/") < 0)
-                child_die(SPAWN_EXIT_SETUP, "change to the working directory");
-        execve(req->path, req->argv, req->envp);
-        child_die2(SPAWN_EXIT_EXEC, "execute ", req->path);
+        if (req->init_fd >= 0)
+                child_become_init(req);
+        child_exec_service(req);
 }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
 static int spawn_fork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_out)
 {
-        pid_t pid = fork();
+        /* fork(), in a new PID namespace when asked */
+        pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(SIGCHLD | (req->unshare_flags & CLONE_NEWPID)), 0, 0, 0, 0);
 
         if (pid < 0)
                 return -errno;
@@ -276,8 +344,6 @@ static int spawn_fork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_ou
         return 0;
 }
 #else
-#define CHILD_STACK_SIZE (256u << 10)
-
 static int child_entry(void *arg)
 {
         child_run(arg, true);
@@ -289,7 +355,8 @@ static int spawn_vfork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_o
         static char stack[CHILD_STACK_SIZE] __attribute__((aligned(64)));
         int pidfd = -1;
         pid_t pid = clone(child_entry, stack + sizeof(stack),
-                          CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD, (void *)req, &pidfd);
+                          CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD | (req->unshare_flags & CLONE_NEWPID),
+                          (void *)req, &pidfd);
 
         if (pid < 0)
                 return -errno;
@@ -334,6 +401,24 @@ int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t 
         }
         snprintf(out, n, "%s", cmd);
         return -ENOENT;
+}
+
+pid_t spawn_first_child(pid_t pid)
+{
+        char path[64], buf[32];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        return (pid_t)strtol(buf, NULL, 10);
 }
 
 int pidfd_signal(int pidfd, pid_t pid, int sig)

@@ -35,7 +35,9 @@ struct spawn_req {
         bool use_rlimit_memory;
         /* The sandbox (sandbox.h); NULL = none, and the rest is unused. */
         const struct sandbox_spec *sandbox;
-        int unshare_flags;                  /* CLONE_NEW* */
+        int unshare_flags;                  /* CLONE_NEW*; with CLONE_NEWPID, init_fd */
+        int init_fd;                        /* orb-init (O_PATH), -1 = none: PID 1 of
+                                               the PID namespace (orb-init.c) */
         const struct caps_plan *caps;       /* NULL = capabilities untouched */
         const struct landlock_plan *landlock; /* NULL = none */
         const struct seccomp_plan *seccomp; /* NULL = none */
@@ -73,6 +75,10 @@ int spawn_resolve_ids(const char *user, const char *group, uid_t *uid, gid_t *gi
  * Return: 0 with the path in @out, -ENOENT.
  */
 int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t n);
+
+/* The first child of @pid (orb-init's service, in host numbering), from
+ * /proc; 0 if it has none or already reaped it. */
+pid_t spawn_first_child(pid_t pid);
 
 /* Sends @sig through the pidfd when there is one. */
 int pidfd_signal(int pidfd, pid_t pid, int sig);

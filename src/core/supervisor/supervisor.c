@@ -67,6 +67,13 @@ int sup_init(struct supervisor *sup, struct loop *loop, const struct sup_setting
         if (getrandom(&sup->rng, sizeof(sup->rng), GRND_NONBLOCK) != sizeof(sup->rng))
                 sup->rng = (uint32_t)getpid() ^ (uint32_t)now_mono();
         sup->is_root = geteuid() == 0;
+        sup->init_fd = -1;
+        if (sup->is_root) {
+                char why[256];
+                sup->init_fd = sandbox_init_open(why, sizeof(why));
+                if (sup->init_fd < 0)
+                        log_warn("sandbox: no PID namespaces: orb-init not found: %s", why);
+        }
         cgroup_root_init(&sup->cgroups, set->cgroup_name, set->cgroup_want);
         if (sup->cgroups.mode == CGROUP_NONE)
                 log_warn("limits: rlimits only (open files, address space); %s", sup->cgroups.reason);
@@ -93,6 +100,8 @@ void sup_deinit(struct supervisor *sup)
         loop_io_remove(sup->loop, &sup->oom_io);
         sup->oom_fd = safe_close(sup->oom_fd);
         cgroup_root_deinit(&sup->cgroups);
+        if (sup->init_fd >= 0)
+                close(sup->init_fd);
         *sup = (struct supervisor){0};
 }
 
@@ -115,7 +124,7 @@ static struct service *sup_find_removed(const struct supervisor *sup, const char
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
 {
         for (unsigned i = 0; i < sup->n_services; i++)
-                if (sup->services[i]->main.pid == pid)
+                if (sup->services[i]->main.pid == pid || (pid > 0 && sup->services[i]->inner_pid == pid))
                         return sup->services[i];
         return NULL;
 }
@@ -623,6 +632,10 @@ void sup_reap(struct supervisor *sup)
                 else
                         sig = si.si_status;
                 c = child_take(sup, si.si_pid);
+                if (c && c->is_init && code > 128 && code < 128 + NSIG) {
+                        sig = code - 128; /* orb-init reports the service's signal so */
+                        code = 0;
+                }
                 if (c)
                         c->on_exit(c, code, sig);
                 else

@@ -22,6 +22,7 @@ struct service;
 struct child {
         pid_t pid;     /* 0 when none */
         int pidfd;     /* signals go through it: no PID-reuse race */
+        bool is_init;  /* orb-init: an exit code 128+N is the service's signal N */
         void (*on_exit)(struct child *c, int code, int signal);
 };
 
@@ -55,6 +56,7 @@ struct service {
         struct fsm fsm;
         struct loop_timer fsm_timer;
         struct child main;
+        pid_t inner_pid;              /* under orb-init: the service's own process, or 0 */
         usec_t started_real;          /* realtime of the last spawn */
         int out_fd, err_fd;           /* read ends of the capture pipes */
         struct loop_io out_io, err_io;
@@ -148,6 +150,7 @@ struct supervisor {
         unsigned mark_gen;            /* start requests, for visited marks */
         bool is_shutting_down;
         bool is_root;
+        int init_fd;                  /* orb-init (O_PATH), -1: no PID namespaces */
 };
 
 int sup_init(struct supervisor *sup, struct loop *loop, const struct sup_settings *set);
@@ -224,6 +227,7 @@ const char *service_name(const struct service *svc);
 /* One notification message: sd_notify "KEY=VALUE" lines, or an s6-style
  * bare newline.  READY=1 or a bare newline means ready; STATUS= is kept. */
 void service_notify_message(struct service *svc, const char *msg, size_t len);
+/* The service whose main process is @pid (orb-init's, or the one it runs). */
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid);
 const char *event_kind_name(enum sup_event_kind k);
 
