@@ -262,10 +262,12 @@ static _Noreturn void child_exec_service(const struct spawn_req *req)
         child_die2(SPAWN_EXIT_EXEC, "execute ", req->path);
 }
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(ORB_HAS_ASAN)
 static int service_entry(void *arg)
 {
         child_exec_service(arg);
 }
+#endif
 
 /*
  * In a new PID namespace we are its PID 1: start the service as our
@@ -276,17 +278,17 @@ static int service_entry(void *arg)
  */
 static _Noreturn void child_become_init(const struct spawn_req *req)
 {
-        static char service_stack[CHILD_STACK_SIZE] __attribute__((aligned(64)));
         char pid_text[16], *argv[3] = {"orb-init", pid_text, NULL}, *envp[1] = {NULL};
         size_t pos = sizeof(pid_text) - 1;
         pid_t pid;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
-        (void)service_stack;
         pid = fork();
         if (pid == 0)
                 child_exec_service(req);
 #else
+        static char service_stack[CHILD_STACK_SIZE] __attribute__((aligned(64)));
+
         pid = clone(service_entry, service_stack + sizeof(service_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
                     (void *)req);
 #endif
@@ -328,8 +330,11 @@ static _Noreturn void child_run(const struct spawn_req *req, bool is_table_share
 #if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
 static int spawn_fork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_out)
 {
-        /* fork(), in a new PID namespace when asked */
-        pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(SIGCHLD | (req->unshare_flags & CLONE_NEWPID)), 0, 0, 0, 0);
+        /* fork(), in a new PID namespace when asked, and like the
+         * production path we resume once the child has executed: by then
+         * a PID namespace's service exists (spawn_first_child). */
+        pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(SIGCHLD | CLONE_VFORK | (req->unshare_flags & CLONE_NEWPID)),
+                                   0, 0, 0, 0);
 
         if (pid < 0)
                 return -errno;
