@@ -632,7 +632,8 @@ int candidate_diff(struct candidate *c, json_t **out)
 }
 
 /**
- * candidate_validate() - check the candidate's change set.
+ * candidate_validate() - check the candidate's change set (reads in one
+ * transaction).
  * @errs: every broken rule is appended
  *
  * Return: 0, CANDIDATE_E_REFUSED, or a negative errno.
@@ -640,11 +641,14 @@ int candidate_diff(struct candidate *c, json_t **out)
 int candidate_validate(struct candidate *c, struct validate_errors *errs)
 {
         struct cfg_changes ch = CFG_CHANGES_INIT;
+        bool own = store_batch_begin(c->st) == 0;
         int r = candidate_changes(c, &ch);
 
         if (!r)
                 r = validate_changes(c->schemas, c->st, &ch, errs);
         changes_deinit(&ch);
+        if (own)
+                store_batch_end(c->st, false);
         return r == VALIDATE_E_INVALID ? CANDIDATE_E_REFUSED : r;
 }
 
@@ -682,12 +686,14 @@ int candidate_commit(struct candidate *c, const struct store_commit_info *info, 
         uint64_t revision;
         int r;
 
-        r = store_revision(c->st, &revision);
+        r = store_batch_begin(c->st);
         if (r)
-                return map_store(r);
-        if (revision != c->base)
-                return CANDIDATE_E_CONFLICT;
-        r = candidate_changes(c, &ch);
+                return r;
+        r = map_store(store_revision(c->st, &revision));
+        if (!r && revision != c->base)
+                r = CANDIDATE_E_CONFLICT;
+        if (!r)
+                r = candidate_changes(c, &ch);
         if (!r)
                 r = validate_changes(c->schemas, c->st, &ch, errs);
         if (r == VALIDATE_E_INVALID)
@@ -695,6 +701,10 @@ int candidate_commit(struct candidate *c, const struct store_commit_info *info, 
         else if (!r)
                 r = map_store(store_commit(c->st, c->base, &ch, info, id));
         changes_deinit(&ch);
+        if (!r)
+                r = store_batch_end(c->st, true);
+        else
+                store_batch_end(c->st, false);
         if (r)
                 return r;
         candidate_discard(c);
@@ -721,17 +731,23 @@ int config_rollback(const struct schema_set *s, struct store *st, uint64_t n, co
         uint64_t revision;
         int r;
 
+        r = store_batch_begin(st);
+        if (r)
+                return r;
         r = store_revision(st, &revision);
         if (!r)
                 r = store_inverse(st, n, &ch);
-        if (r)
-                return map_store(r);
-        r = validate_changes(s, st, &ch, errs);
+        r = map_store(r);
+        if (!r)
+                r = validate_changes(s, st, &ch, errs);
         if (r == VALIDATE_E_INVALID)
                 r = CANDIDATE_E_REFUSED;
         else if (!r)
                 r = map_store(store_commit(st, revision, &ch, info, id));
         changes_deinit(&ch);
+        if (!r)
+                return store_batch_end(st, true);
+        store_batch_end(st, false);
         return r;
 }
 

@@ -76,6 +76,9 @@ int store_refs_to(struct store *st, const char *entry, store_ref_fn fn, void *ct
 int store_commit(struct store *st, uint64_t base, const struct cfg_changes *c, const struct store_commit_info *info,
                  uint64_t *id);
 
+int store_batch_begin(struct store *st);
+int store_batch_end(struct store *st, bool ok);
+
 int store_history(struct store *st, unsigned max, struct store_record **out, size_t *n);
 void store_records_free(struct store_record *v, size_t n);
 int store_inverse(struct store *st, uint64_t n, struct cfg_changes *out);
