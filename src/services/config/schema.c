@@ -20,9 +20,10 @@
  *
  * Patterns are POSIX extended regular expressions compiled with regcomp()
  * and matched with regexec(): unanchored unless the pattern says ^...$.
- * glibc expands counted repetitions at compile time, so a pattern whose
- * expansion would pass PATTERN_WEIGHT_MAX (a{1000}{1000}) is refused
- * before regcomp() sees it: a hostile schema cannot exhaust memory.
+ * glibc expands counted repetitions at compile time and slows down badly
+ * on runs of repetitions and on back-references, so pattern_refusal()
+ * turns those away before regcomp() sees them: a hostile schema can
+ * exhaust neither memory nor time.
  *
  * The set: files are kept in load order; subtrees must be disjoint (no
  * subtree is inside another's).  schema_set_link() resolves each ref's
@@ -50,7 +51,7 @@
 #define ITEMS_MAX 4096u          /* entries in one list or mapping */
 #define NODES_MAX 65536u         /* YAML values in one file */
 #define PATTERN_MAX 512          /* bytes of a pattern */
-#define PATTERN_WEIGHT_MAX 20000 /* atoms after expanding counted repetitions */
+#define PATTERN_WEIGHT_MAX 1000 /* atoms after expanding counted repetitions */
 #define SCHEMA_FILE_MAX (4u << 20)
 
 /* ------------------------------------------------------------------------
@@ -643,7 +644,10 @@ static int check_text(const struct schema_node *leaf, const char *s, char *why, 
                 return SCHEMA_E_VALUE;
         }
         if (leaf->has_pattern && regexec(&leaf->re, s, 0, NULL, 0)) {
-                snprintf(why, n, "expected text matching %s, found %s", leaf->pattern, diag_quote(q, sizeof(q), s, len));
+                char qp[DIAG_QUOTE_SIZE];
+
+                snprintf(why, n, "expected text matching %s, found %s",
+                         diag_quote(qp, sizeof(qp), leaf->pattern, strlen(leaf->pattern)), diag_quote(q, sizeof(q), s, len));
                 return SCHEMA_E_VALUE;
         }
         if (leaf->type == SCHEMA_ENUM) {
@@ -782,43 +786,89 @@ static int parse_range(struct parser *p, const struct ynode *n, int64_t floor, i
         return 0;
 }
 
+/* Index of the ']' closing the bracket expression opened at s[i], or of the NUL. */
+static size_t bracket_end(const char *s, size_t i)
+{
+        size_t j = i + 1;
+
+        if (s[j] == '^')
+                j++;
+        if (s[j] == ']')
+                j++;
+        while (s[j] && s[j] != ']') {
+                if (s[j] == '[' && (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
+                        char close = s[j + 1];
+
+                        j += 2;
+                        while (s[j] && !(s[j] == close && s[j + 1] == ']'))
+                                j++;
+                        if (s[j])
+                                j++;
+                }
+                if (s[j])
+                        j++;
+        }
+        return j;
+}
+
+/* The largest number in "{m}", "{m,}" or "{m,n}" at s[*i]; *i ends on the '}' (or the NUL). */
+static uint64_t bound_max(const char *s, size_t *i)
+{
+        uint64_t m = 0, k = 0;
+
+        for ((*i)++; s[*i] && s[*i] != '}'; (*i)++) {
+                if (s[*i] >= '0' && s[*i] <= '9') {
+                        k = k * 10 + (uint64_t)(s[*i] - '0');
+                        if (k > PATTERN_WEIGHT_MAX)
+                                k = PATTERN_WEIGHT_MAX + 1;
+                } else {
+                        m = k > m ? k : m;
+                        k = 0;
+                }
+        }
+        if (!s[*i])
+                (*i)--;
+        return k > m ? k : m;
+}
+
 /*
- * An upper bound on the atoms regcomp() makes of @s once counted
- * repetitions are expanded: groups sum their atoms, "{m,n}" multiplies
- * what it follows by max(m, n).  Saturates at PATTERN_WEIGHT_MAX + 1.
+ * What regcomp() and regexec() must not be given, from a schema that may
+ * be hostile: NULL if @s is fine, else the reason.
+ *
+ *  - a repetition right after another ("a++", "a*{2}"): undefined in
+ *    POSIX EREs, and glibc's matcher slows down exponentially with a run
+ *    of them;
+ *  - back-references ("\1"): not EREs, and they make matching
+ *    exponential;
+ *  - more than PATTERN_WEIGHT_MAX atoms once "{m,n}" is expanded (glibc
+ *    expands it at compile time, and its compile time grows faster than
+ *    the square of that size when the parts can match nothing, e.g.
+ *    "(()){10000}" takes seconds): groups sum their atoms (at least 1),
+ *    "{m,n}" multiplies what it follows by max(m, n, 1).  1000 leaves
+ *    room for real patterns ("^[a-z0-9-]{1,63}$" weighs 65, a dotted quad
+ *    about 60) and bounds the worst compile to tens of milliseconds.
  */
-static uint64_t pattern_weight(const char *s)
+static const char *pattern_refusal(const char *s)
 {
         uint64_t stack[PATTERN_MAX + 2], last = 0, cur = 0;
         unsigned depth = 0;
+        bool after_repeat = false;
 
-        stack[0] = 0;
         for (size_t i = 0; s[i]; i++) {
                 char c = s[i];
+                bool is_repeat = c == '*' || c == '+' || c == '?' || c == '{';
 
+                if (is_repeat && after_repeat)
+                        return "expected no repetition right after another ('a++', 'a*{2}')";
+                after_repeat = is_repeat;
+                if (c == '\\' && s[i + 1] >= '1' && s[i + 1] <= '9')
+                        return "expected no back-references ('\\1'): they are not extended regular expressions";
                 if (c == '\\' && s[i + 1]) {
                         i++;
                         last = 1;
                 } else if (c == '[') {
-                        size_t j = i + 1;
+                        size_t j = bracket_end(s, i);
 
-                        if (s[j] == '^')
-                                j++;
-                        if (s[j] == ']')
-                                j++;
-                        while (s[j] && s[j] != ']') {
-                                if (s[j] == '[' && (s[j + 1] == ':' || s[j + 1] == '.' || s[j + 1] == '=')) {
-                                        char close = s[j + 1];
-
-                                        j += 2;
-                                        while (s[j] && !(s[j] == close && s[j + 1] == ']'))
-                                                j++;
-                                        if (s[j])
-                                                j++;
-                                }
-                                if (s[j])
-                                        j++;
-                        }
                         i = s[j] ? j : j - 1;
                         last = 1;
                 } else if (c == '(') {
@@ -827,41 +877,38 @@ static uint64_t pattern_weight(const char *s)
                         last = 0;
                         continue;
                 } else if (c == ')' && depth) {
-                        last = cur;
+                        last = cur ? cur : 1; /* "()" still costs glibc a node */
                         cur = stack[--depth];
                 } else if (c == '{') {
-                        uint64_t m = 0, k = 0;
+                        uint64_t m = bound_max(s, &i);
 
-                        for (i++; s[i] && s[i] != '}'; i++)
-                                if (s[i] >= '0' && s[i] <= '9')
-                                        k = k * 10 + (uint64_t)(s[i] - '0') > PATTERN_WEIGHT_MAX
-                                                    ? PATTERN_WEIGHT_MAX + 1
-                                                    : k * 10 + (uint64_t)(s[i] - '0');
-                                else
-                                        m = k > m ? k : m, k = 0;
-                        m = k > m ? k : m;
-                        if (!s[i])
-                                i--;
-                        /* The atom before was already added once. */
-                        cur += last * (m ? m - 1 : 0);
-                        last *= m ? m : 1;
-                        if (cur > PATTERN_WEIGHT_MAX)
-                                return PATTERN_WEIGHT_MAX + 1;
+                        /* The atom before was already counted once; "x{0}" costs as much as "x{1}". */
+                        m = m ? m : 1;
+                        cur += last * (m - 1);
+                        last *= m;
+                        if (cur > PATTERN_WEIGHT_MAX || last > PATTERN_WEIGHT_MAX)
+                                goto heavy;
+                        continue;
+                } else if (is_repeat || c == '|' || c == '^' || c == '$') {
                         continue;
                 } else {
                         last = 1;
                 }
                 cur += last;
                 if (cur > PATTERN_WEIGHT_MAX)
-                        return PATTERN_WEIGHT_MAX + 1;
+                        goto heavy;
         }
         while (depth)
                 cur += stack[--depth];
-        return cur;
+        if (cur <= PATTERN_WEIGHT_MAX)
+                return NULL;
+heavy:
+        return "expected a pattern of at most 1000 atoms once {m,n} repetitions are expanded";
 }
 
 static int parse_pattern(struct parser *p, const struct ynode *n, struct schema_node *leaf)
 {
+        const char *refusal;
         char err[160];
         int r = want_scalar(p, n, "a POSIX extended regular expression");
 
@@ -869,9 +916,8 @@ static int parse_pattern(struct parser *p, const struct ynode *n, struct schema_
                 return r;
         if (n->len > PATTERN_MAX)
                 return fail(p, n, "expected a pattern of at most %d bytes, found %zu", PATTERN_MAX, n->len);
-        if (pattern_weight(n->value) > PATTERN_WEIGHT_MAX)
-                return fail(p, n, "expected a pattern of at most %d atoms once {m,n} repetitions are expanded",
-                            PATTERN_WEIGHT_MAX);
+        if ((refusal = pattern_refusal(n->value)))
+                return fail(p, n, "%s", refusal);
         leaf->pattern = strdup(n->value);
         if (!leaf->pattern)
                 return -ENOMEM;
