@@ -327,7 +327,7 @@ static const struct schema_node *node_at(const struct path *p, const struct sche
 static int create_entries(struct candidate *c, const struct path *p, const struct schema_node *leaf,
                           unsigned n_segs, struct orb_diag *d)
 {
-        char key_path[PATH_TEXT_MAX + 1], why[256];
+        char key_path[PATH_TEXT_MAX + 1], why[256], canon[32];
 
         for (unsigned i = 0; i < n_segs; i++) {
                 const struct path_seg *seg = &p->segs[i];
@@ -350,6 +350,10 @@ static int create_entries(struct candidate *c, const struct path *p, const struc
                 r = schema_parse_value(list->key, key, &kv, why, sizeof(why));
                 if (!r)
                         r = schema_check_value(list->key, &kv, why, sizeof(why));
+                if (!r && kv.kind != CFG_KIND_TEXT && strcmp(value_format(&kv, canon, sizeof(canon)), key)) {
+                        snprintf(why, sizeof(why), "expected the key written %s, its one spelling", canon);
+                        r = SCHEMA_E_VALUE;
+                }
                 if (r > 0) {
                         value_deinit(&kv);
                         diag_set(d, 0, 0, key_path, "bad key: %s", why);

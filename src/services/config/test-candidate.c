@@ -127,6 +127,8 @@ static void test_set_get_delete(void)
         set_bad(c, "net.iface..mtu", "1", "bad path 'net.iface..mtu': position 11: expected a name");
         set_bad(c, "net.nope", "1", "no node nope");
         set_bad(c, "net.iface[a-name-longer-than-15].mtu", "1500", "bad key: expected 1 to 15 bytes");
+        set_bad(c, "net.iface[eth0].vlan[07].prio", "1", "bad key: expected the key written 7, its one spelling");
+        set_bad(c, "net.iface[eth0].vlan[x].prio", "1", "bad key: expected a 64-bit integer, found 'x'");
         assert(candidate_size(c) == 4);
         commit_ok(c, &id);
         assert(id == 1 && candidate_base(c) == 1 && candidate_size(c) == 0);

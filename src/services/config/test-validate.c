@@ -138,7 +138,11 @@ static void test_leaf_rules(void)
         set(&c, "net.iface[eth0].vlan[7].prio", NUM(1));
         EXPECT_OK(&c);
         changes_deinit(&c);
-        /* An int key is compared as a number: vlan[07] is not vlan[7]'s spelling. */
+        /* An int key has one spelling: vlan[07] is not vlan[7]. */
+        set(&c, "net.iface[eth0].vlan[07].id", NUM(7));
+        set(&c, "net.iface[eth0].vlan[07].prio", NUM(1));
+        EXPECT(&c, "net.iface[eth0].vlan[07].id|expected the entry's key 07, found 7");
+        changes_deinit(&c);
         set(&c, "net.iface[eth0].vlan[x].id", NUM(7));
         EXPECT(&c, "net.iface[eth0].vlan[x].id|expected the entry's key x, found 7",
                "net.iface[eth0].vlan[x].prio|required in the new entry net.iface[eth0].vlan[x]");

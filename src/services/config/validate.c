@@ -10,7 +10,8 @@
  * For a delta that sets a leaf:
  *   1. the path names a leaf of the schema;
  *   2. the value fits it (kind, range, length, pattern, enum);
- *   3. a key leaf holds its entry's key;
+ *   3. a key leaf holds its entry's key, spelt as the key is (an int
+ *      key is written in its one decimal form: vlan[7], never vlan[07]);
  *   4. every list entry on the way exists afterwards;
  *   5. a ref names an entry of its target list that exists afterwards
  *      (and the delta's ref_to is set to that entry for the store);
@@ -208,10 +209,12 @@ static int check_entries(struct vctx *v, const struct cfg_delta *d, const struct
 
                 if (!key)
                         return -ENOMEM;
+                /* The key's text must be the value's one spelling: vlan[07] is not vlan[7]. */
                 r = schema_parse_value(leaf, key, &kv, why, sizeof(why));
                 if (r < 0)
                         return r;
-                if (r || !value_equal(&kv, &d->new))
+                if (r || !value_equal(&kv, &d->new) ||
+                    (kv.kind != CFG_KIND_TEXT && strcmp(value_format(&kv, why, sizeof(why)), key)))
                         r = validate_errors_add(v->errs, d->path, "expected the entry's key %s, found %s", key,
                                                 value_format(&d->new, why, sizeof(why)));
                 value_deinit(&kv);
