@@ -121,29 +121,67 @@ static int index_grow(struct candidate *c)
         return 0;
 }
 
-/* Records an operation on @path (@len bytes); @value is stolen for OV_SET. */
-static int put(struct candidate *c, const char *path, size_t len, enum ov_op op, struct cfg_value *value)
+/*
+ * An operation with its allocations done: applying a batch of them cannot
+ * fail half-way, so a set that creates entries is all or nothing.
+ */
+struct prep {
+        char *path;         /* owned until applied */
+        size_t len;
+        enum ov_op op;
+        struct cfg_value v; /* OV_SET; owned until applied */
+};
+
+static int prep_init(struct prep *p, const char *path, size_t len, enum ov_op op, struct cfg_value *value)
 {
-        struct ov *e = find(c, path, len);
+        *p = (struct prep){ .len = len, .op = op, .v = CFG_VALUE_INIT };
+        if (value) {
+                p->v = *value;
+                *value = (struct cfg_value)CFG_VALUE_INIT;
+        }
+        p->path = strndup(path, len);
+        return p->path ? 0 : -ENOMEM;
+}
+
+static void preps_deinit(struct prep *ops, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(ops[i].path);
+                value_deinit(&ops[i].v);
+        }
+}
+
+/* Room for @k more entries in the table and its index. */
+static int reserve(struct candidate *c, size_t k)
+{
+        if (c->n + k > c->n_alloc) {
+                size_t a = c->n_alloc ? 2 * c->n_alloc : 16;
+                struct ov *v;
+
+                while (a < c->n + k)
+                        a *= 2;
+                v = reallocarray(c->v, a, sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                c->v = v;
+                c->n_alloc = a;
+        }
+        while (2 * (c->n + k) > c->index_size)
+                if (index_grow(c))
+                        return -ENOMEM;
+        return 0;
+}
+
+/* Records one prepared operation; needs room for one entry (reserve()). */
+static void apply(struct candidate *c, struct prep *p)
+{
+        struct ov *e = find(c, p->path, p->len);
         size_t i;
 
         if (!e) {
-                if (c->n == c->n_alloc) {
-                        size_t a = c->n_alloc ? 2 * c->n_alloc : 16;
-                        struct ov *v = reallocarray(c->v, a, sizeof(*v));
-
-                        if (!v)
-                                return -ENOMEM;
-                        c->v = v;
-                        c->n_alloc = a;
-                }
-                if (2 * (c->n + 1) > c->index_size && index_grow(c))
-                        return -ENOMEM;
                 e = &c->v[c->n];
-                *e = (struct ov){ .len = len, .path = strndup(path, len) };
-                if (!e->path)
-                        return -ENOMEM;
-                for (i = hash(path, len) & (c->index_size - 1); c->index[i]; i = (i + 1) & (c->index_size - 1))
+                *e = (struct ov){ .len = p->len, .path = take_ptr(p->path) };
+                for (i = hash(e->path, e->len) & (c->index_size - 1); c->index[i]; i = (i + 1) & (c->index_size - 1))
                         ;
                 c->index[i] = (uint32_t)(c->n + 1);
                 c->n++;
@@ -152,16 +190,36 @@ static int put(struct candidate *c, const char *path, size_t len, enum ov_op op,
         } else if (e->op == OV_TREE) {
                 c->n_trees--;
         }
-        e->op = op;
+        e->op = p->op;
         e->seq = ++c->seq;
-        e->v = (struct cfg_value)CFG_VALUE_INIT;
-        if (op == OV_SET) {
-                e->v = *value;
-                *value = (struct cfg_value)CFG_VALUE_INIT;
-        }
-        if (op == OV_TREE)
+        e->v = p->v;
+        p->v = (struct cfg_value)CFG_VALUE_INIT;
+        if (p->op == OV_TREE)
                 c->n_trees++;
-        return 0;
+}
+
+/* Records @n prepared operations, all or none; frees what is left of them. */
+static int put_all(struct candidate *c, struct prep *ops, size_t n)
+{
+        int r = reserve(c, n);
+
+        for (size_t i = 0; !r && i < n; i++)
+                apply(c, &ops[i]);
+        preps_deinit(ops, n);
+        return r;
+}
+
+/* Records one operation on @path (@len bytes); @value is stolen for OV_SET. */
+static int put(struct candidate *c, const char *path, size_t len, enum ov_op op, struct cfg_value *value)
+{
+        struct prep p;
+        int r = prep_init(&p, path, len, op, value);
+
+        if (r) {
+                preps_deinit(&p, 1);
+                return r;
+        }
+        return put_all(c, &p, 1);
 }
 
 static void check_above(const struct candidate *c, const char *text, size_t len, struct above *a)
@@ -323,47 +381,63 @@ static const struct schema_node *node_at(const struct path *p, const struct sche
         return n;
 }
 
-/* Creates each list entry on the way to @leaf that does not exist yet. */
-static int create_entries(struct candidate *c, const struct path *p, const struct schema_node *leaf,
-                          unsigned n_segs, struct orb_diag *d)
+/* The key leaf @key_path of @list, set to @key: checked, and written as the key is. */
+static int key_op(const struct schema_node *list, const char *key_path, const struct path_seg *seg, struct prep *op,
+                  struct orb_diag *d)
 {
-        char key_path[PATH_TEXT_MAX + 1], why[256], canon[32];
+        char why[256], canon[32];
+        struct cfg_value kv = CFG_VALUE_INIT;
+        _cleanup_free_ char *key = strndup(seg->key, seg->key_len);
+        int r;
+
+        if (!key)
+                return -ENOMEM;
+        r = schema_parse_value(list->key, key, &kv, why, sizeof(why));
+        if (!r)
+                r = schema_check_value(list->key, &kv, why, sizeof(why));
+        if (!r && kv.kind != CFG_KIND_TEXT && strcmp(value_format(&kv, canon, sizeof(canon)), key)) {
+                snprintf(why, sizeof(why), "expected the key written %s, its one spelling", canon);
+                r = SCHEMA_E_VALUE;
+        }
+        if (r > 0) {
+                value_deinit(&kv);
+                diag_set(d, 0, 0, key_path, "bad key: %s", why);
+                return CANDIDATE_E_INVALID;
+        }
+        if (!r) {
+                r = prep_init(op, key_path, strlen(key_path), OV_SET, &kv);
+                if (r)
+                        preps_deinit(op, 1);
+        }
+        value_deinit(&kv);
+        return r;
+}
+
+/* Prepares the creation of each list entry on the way to @leaf that does not exist yet. */
+static int entry_ops(struct candidate *c, const struct path *p, const struct schema_node *leaf, unsigned n_segs,
+                     struct prep *ops, size_t *n_ops, struct orb_diag *d)
+{
+        char key_path[PATH_TEXT_MAX + 1];
 
         for (unsigned i = 0; i < n_segs; i++) {
-                const struct path_seg *seg = &p->segs[i];
                 const struct schema_node *list;
-                struct cfg_value kv;
                 bool has;
                 int r;
 
-                if (!seg->key)
+                if (!p->segs[i].key)
                         continue;
                 list = node_at(p, leaf, i);
                 if (!list || list->kind != SCHEMA_LIST || !key_path_of(p, i, list, key_path, sizeof(key_path)))
                         return -EINVAL;
                 r = leaf_exists(c, key_path, &has);
-                if (r || has)
-                        continue;
-                _cleanup_free_ char *key = strndup(seg->key, seg->key_len);
-                if (!key)
-                        return -ENOMEM;
-                r = schema_parse_value(list->key, key, &kv, why, sizeof(why));
-                if (!r)
-                        r = schema_check_value(list->key, &kv, why, sizeof(why));
-                if (!r && kv.kind != CFG_KIND_TEXT && strcmp(value_format(&kv, canon, sizeof(canon)), key)) {
-                        snprintf(why, sizeof(why), "expected the key written %s, its one spelling", canon);
-                        r = SCHEMA_E_VALUE;
-                }
-                if (r > 0) {
-                        value_deinit(&kv);
-                        diag_set(d, 0, 0, key_path, "bad key: %s", why);
-                        return CANDIDATE_E_INVALID;
-                }
-                if (!r)
-                        r = put(c, key_path, strlen(key_path), OV_SET, &kv);
-                value_deinit(&kv);
                 if (r)
                         return r;
+                if (has)
+                        continue;
+                r = key_op(list, key_path, &p->segs[i], &ops[*n_ops], d);
+                if (r)
+                        return r;
+                (*n_ops)++;
         }
         return 0;
 }
@@ -377,14 +451,17 @@ static int create_entries(struct candidate *c, const struct path *p, const struc
  *
  * The value must have the leaf's type and fit its range, length, pattern
  * or enum; a key leaf only takes its entry's key.  Refs and required
- * leaves are checked at commit (validate.c).
+ * leaves are checked at commit (validate.c).  On failure the candidate
+ * is unchanged.
  *
  * Return: 0, CANDIDATE_E_INVALID, or a negative errno.
  */
 int candidate_set(struct candidate *c, const char *path, const char *value, struct orb_diag *d)
 {
+        struct prep ops[PATH_SEGS_MAX + 1];
         const struct schema_node *leaf;
         struct cfg_value v = CFG_VALUE_INIT;
+        size_t n_ops = 0;
         char why[512];
         struct path p;
         bool is_entry;
@@ -414,12 +491,18 @@ int candidate_set(struct candidate *c, const char *path, const char *value, stru
                 diag_set(d, 0, 0, path, "%s", why);
                 return CANDIDATE_E_INVALID;
         }
+        if (r)
+                return r;
+        /* The entries on the way and the leaf: all recorded, or none. */
+        r = entry_ops(c, &p, leaf, p.n_segs - 1, ops, &n_ops, d);
         if (!r)
-                r = create_entries(c, &p, leaf, p.n_segs - 1, d);
-        if (!r)
-                r = put(c, path, p.len, OV_SET, &v);
+                r = prep_init(&ops[n_ops++], path, p.len, OV_SET, &v);
         value_deinit(&v);
-        return r;
+        if (r) {
+                preps_deinit(ops, n_ops);
+                return r;
+        }
+        return put_all(c, ops, n_ops);
 }
 
 /**

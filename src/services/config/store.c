@@ -544,8 +544,8 @@ static int write_delta(struct store *st, const struct cfg_delta *d)
                 sqlite3_bind_text(q, 2, d->ref_to, -1, SQLITE_STATIC);
                 return stmt_done(st, q);
         }
-        if (!d->has_old)
-                return 0;
+        if (!d->has_old || d->old.kind != CFG_KIND_TEXT)
+                return 0; /* a ref's value is text: nothing else had a ref row */
         /* A leaf that was a ref under an older schema is one no longer. */
         r = stmt_get(st, ST_REF_DELETE, &q);
         if (r)

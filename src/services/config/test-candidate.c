@@ -5,9 +5,11 @@
  * of 100, 1,000 and 10,000-leaf commits into 100,000 leaves. */
 #include "test-util.h"
 
+#include <errno.h>
 #include <inttypes.h>
 
 #include "config/candidate.h"
+#include "test-fault.h"
 
 static struct schema_set schemas = SCHEMA_SET_INIT;
 static struct store *st;
@@ -306,6 +308,79 @@ static void test_confirm(const char *file)
         validate_errors_deinit(&e);
 }
 
+/* Every allocation of the core fails in turn: -ENOMEM, and the candidate and store as they were. */
+static void test_fault_injection(const char *dir)
+{
+        char *file = test_file(dir, "fault.db");
+        struct validate_errors e = VALIDATE_ERRORS_INIT;
+        struct store_commit_info info = { .author = "f", .confirm_deadline = 5 };
+        struct candidate *c;
+        struct store *fst;
+        uint64_t id, rev;
+        size_t size;
+        long n;
+        int r;
+
+        assert(store_open(file, NULL, &fst) == 0);
+        assert(candidate_new(&schemas, fst, &c) == 0);
+        set_ok(c, "net.bridge[br0].name", "br0");
+        set_ok(c, "net.iface[eth0].mode", "dhcp");
+        set_ok(c, "net.iface[eth0].addr.v4", "10.0.0.1");
+        set_ok(c, "net.iface[eth0].bridge", "br0");
+        commit_ok(c, &id);
+        assert(id == 1);
+
+        /* A set that creates two entries: all of it or nothing. */
+        for (n = 0;; n++) {
+                fail_countdown = n;
+                r = candidate_set(c, "net.iface[eth1].vlan[3].prio", "5", NULL);
+                fail_countdown = -1;
+                if (r == 0)
+                        break;
+                assert(r == -ENOMEM && candidate_size(c) == 0);
+        }
+        assert(n > 3 && candidate_size(c) == 3);
+        set_ok(c, "net.iface[eth1].mode", "static");
+        set_ok(c, "net.iface[eth1].addr.v4", "10.0.1.1");
+        set_ok(c, "net.iface[eth1].bridge", "br1");
+        set_ok(c, "net.bridge[br1].name", "br1");
+        assert(candidate_delete(c, "net.iface[eth0].bridge", NULL) == 0);
+        assert(candidate_delete(c, "net.bridge[br0]", NULL) == 0);
+        size = candidate_size(c);
+
+        /* A commit (diff, validation, write, pending record). */
+        for (n = 0;; n++) {
+                fail_countdown = n;
+                r = candidate_commit(c, &info, &id, &e);
+                fail_countdown = -1;
+                validate_errors_deinit(&e);
+                if (r == 0)
+                        break;
+                assert(r == -ENOMEM);
+                assert(store_revision(fst, &rev) == 0 && rev == 1 && candidate_size(c) == size);
+        }
+        assert(n > 20 && id == 2);
+
+        /* A rollback (history read back from JSON, validation, write). */
+        for (n = 0;; n++) {
+                fail_countdown = n;
+                r = config_rollback(&schemas, fst, 1, &(struct store_commit_info){ .author = "f" }, &id, &e);
+                fail_countdown = -1;
+                validate_errors_deinit(&e);
+                if (r == 0)
+                        break;
+                assert(r == -ENOMEM);
+                assert(store_revision(fst, &rev) == 0 && rev == 2);
+        }
+        assert(n > 10 && id == 3);
+        assert(candidate_rebase(c) == 0);
+        assert(!strcmp(get(c, "net.iface[eth0].bridge"), "br0/r"));
+        assert(!strcmp(get(c, "net.iface[eth1].mode"), "-"));
+        candidate_free(c);
+        store_free(fst);
+        free(file);
+}
+
 static void test_scale(const char *dir)
 {
         char *file = test_file(dir, "scale.db"), path[64], val[32];
@@ -356,6 +431,7 @@ int main(void)
         test_rollback();
         test_confirm(file);
         store_free(st);
+        test_fault_injection(dir);
         test_scale(dir);
         schema_set_deinit(&schemas);
         free(file);

@@ -4,11 +4,13 @@
  * path resolution and value checks follow the schema. */
 #undef NDEBUG
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/schema.h"
+#include "test-fault.h"
 
 static const char net_schema[] =
         "subtree: net\n"
@@ -259,12 +261,38 @@ static void test_set(void)
         schema_set_deinit(&s);
 }
 
+/* Every allocation of a load fails in turn: -ENOMEM, the set unchanged, no leak (ASan build). */
+static void test_fault_injection(void)
+{
+        long n;
+
+        for (n = 0;; n++) {
+                struct schema_set s = SCHEMA_SET_INIT;
+                struct orb_diag d = ORB_DIAG_INIT;
+                int r;
+
+                load_ok(&s, "subtree: other\nnodes: {x: {type: int}}\n", "other.yaml");
+                fail_countdown = n;
+                r = schema_set_add(&s, net_schema, strlen(net_schema), "net.yaml", &d);
+                fail_countdown = -1;
+                if (r == 0) {
+                        assert(s.n_files == 2 && schema_set_link(&s, &d) == 0);
+                        schema_set_deinit(&s);
+                        break;
+                }
+                assert(r == -ENOMEM && s.n_files == 1);
+                schema_set_deinit(&s);
+        }
+        assert(n > 40);
+}
+
 int main(void)
 {
         test_full();
         test_refusals();
         test_deep();
         test_set();
+        test_fault_injection();
         printf("test-config-schema: ok\n");
         return 0;
 }
