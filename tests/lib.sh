@@ -44,8 +44,15 @@ cleanup() {
 CLEANUP_FILES=()
 trap cleanup EXIT
 
-# manifest NAME: writes $M/NAME.yaml from stdin
-manifest() { cat > "$M/$1.yaml"; }
+# manifest NAME: writes $M/NAME.yaml from stdin.  Services are sandboxed
+# by default; one that says nothing about it may read the build directory
+# (the test programs, liborbital), which may be anywhere (under /tmp too).
+manifest() {
+        local text
+        text=$(cat)
+        grep -q '^sandbox:' <<<"$text" || text+=$'\n'"sandbox: {read-only: [$ORB_BIN]}"
+        printf '%s\n' "$text" > "$M/$1.yaml"
+}
 
 ctl() { "$ORBCTL" "$@"; }
 

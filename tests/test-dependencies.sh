@@ -2,26 +2,30 @@
 # Start in dependency order, waiting for readiness (notify fd and
 # sd_notify); SIGTERM stops in reverse order; stop/start cascade.
 source "$(dirname "$0")/lib.sh"
-R=$T/record
+R=$T/record  # every service appends to it: they run unsandboxed (sandbox: off)
 
 # db is slow to become ready (s6-style newline on its notify fd)
 manifest db <<EOF
 command: [$TESTSVC, --record, $R, --sleep, "400", --ready]
+sandbox: off
 readiness: {type: notify, fd: 5}
 EOF
 # cache uses sd_notify(3) through \$NOTIFY_SOCKET, with a STATUS line
 manifest cache <<EOF
 command: [$TESTSVC, --record, $R, --sleep, "200", --sd-notify, "STATUS=warming up", --sleep, "100", --sd-notify, "READY=1"]
+sandbox: off
 readiness: notify
 requires: [db]
 EOF
 manifest web <<EOF
 command: [$TESTSVC, --record, $R]
+sandbox: off
 requires: [cache]
 after: [log]
 EOF
 manifest log <<EOF
 command: [$TESTSVC, --record, $R, --sleep, "300", --ready-fd-text, "READY=1"]
+sandbox: off
 readiness: notify
 EOF
 # records: readiness none means running at exec, before the first line

@@ -23,6 +23,9 @@ command:
   - $TESTSVC
   - --print
   - same
+sandbox:
+  read-only:
+    - $ORB_BIN
 EOF
 manifest changes <<EOF
 command: [$TESTSVC, --print, v2]

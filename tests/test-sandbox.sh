@@ -119,6 +119,9 @@ out=$(ctl sandbox ids)
 expect_match "orbctl sandbox" "$out" "namespaces +mount pid network ipc uts"
 expect_match "orbctl sandbox" "$out" "dynamic uid 6[0-9]+"
 expect_eq "sandbox of bind" "$(ctl --json sandbox bind | jq -c .capabilities)" '["CAP_NET_BIND_SERVICE"]'
+out=$(ctl check "$M/ids.yaml")
+expect_eq "check: the same dynamic uid as the running service" \
+        "$(ctl --json check "$M/ids.yaml" | jq .identity.uid)" "$(ctl --json sandbox ids | jq .identity.uid)"
 out=$(ctl check "$M/inet.yaml")
 expect_match "orbctl check" "$out" "seccomp +[0-9]+ calls denied"
 expect_match "orbctl check" "$out" "namespaces +mount pid network ipc uts"

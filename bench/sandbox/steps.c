@@ -157,7 +157,7 @@ static int child(void *p)
                 if (!c->host_net && unshare(CLONE_NEWNET) < 0)
                         FAIL("unshare net", errno);
                 STEP(S_UNSHARE_NET);
-                if ((r = sandbox_mounts_apply(c->spec, false, &failed)) < 0)
+                if ((r = sandbox_mounts_apply(c->spec, false, NULL, &failed)) < 0)
                         FAIL(failed ? failed : "mounts", -r);
                 STEP(S_MOUNTS);
                 if ((r = caps_plan_apply_before_ids(c->caps)) < 0)
@@ -330,7 +330,7 @@ int main(int argc, char **argv)
                 }
                 b = now_ns();
                 t[S_SECCOMP_BUILD] = b - a;
-                if ((r = landlock_plan_build(&spec, &ll, why, sizeof(why))) < 0) {
+                if ((r = landlock_plan_build(&spec, NULL, &ll, why, sizeof(why))) < 0) {
                         fprintf(stderr, "steps: landlock_plan_build: %s %s\n", strerror(-r), why);
                         return 1;
                 }

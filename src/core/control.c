@@ -247,7 +247,10 @@ static json_t *service_limits(const struct service *svc)
         json_object_set_new(o, "cpu", json_pack("{s:o,s:o}", "max_percent",
                                                 l->cpu_pc ? json_integer(l->cpu_pc) : json_null(), "usage_usec",
                                                 u.cpu_usec >= 0 ? json_integer(u.cpu_usec) : json_null()));
-        json_object_set_new(o, "files", json_limit(count_fds(svc->main.pid), l->files));
+        /* The service's own process, not orb-init's (a PID namespace). */
+        json_object_set_new(o, "files", json_limit(count_fds(svc->main.is_init && svc->inner_pid ? svc->inner_pid
+                                                                                                  : svc->main.pid),
+                                                   l->files));
         return o;
 }
 
@@ -623,7 +626,7 @@ static void m_check(struct request *rq)
         struct orb_diag diag = ORB_DIAG_INIT;
         struct sandbox_plans sb;
         const char *text, *source = "manifest.yaml";
-        char why[256], msg[1024];
+        char why[256], msg[1024], stem[256];
         json_t *r, *v = json_object_get(rq->params, "source");
         int rc;
 
@@ -631,14 +634,15 @@ static void m_check(struct request *rq)
                 return;
         if (json_is_string(v))
                 source = json_string_value(v);
-        rc = manifest_parse(text, strlen(text), source, "service", &m, &diag);
+        manifest_file_stem(source, stem, sizeof(stem)); /* its name decides the dynamic uid */
+        rc = manifest_parse(text, strlen(text), source, stem, &m, &diag);
         if (rc != 0)
                 return send_error(rq->c, "bad-manifest", "%s",
                                   diag.message[0] ? diag_format(&diag, msg, sizeof(msg)) : strerror(-rc));
         if (!m->sandbox.enabled)
                 return send_ok(rq->c, json_pack("{s:s, s:b, s:[s]}", "name", m->name, "enabled", 0, "warnings",
                                                 "the sandbox is off: the service can do whatever its user can"));
-        rc = sandbox_plans_build(m, rq->c->ctl->sup->is_root, rq->c->ctl->sup->init_fd >= 0, NULL, &sb, why, sizeof(why));
+        rc = sandbox_plans_build(m, rq->c->ctl->sup->is_root, rq->c->ctl->sup->init_fd >= 0, NULL, NULL, &sb, why, sizeof(why));
         if (rc < 0)
                 return send_error(rq->c, "bad-sandbox", "%s: sandbox: %s", source, why);
         r = sandbox_report_json(m, &sb.report);

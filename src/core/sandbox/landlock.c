@@ -222,7 +222,7 @@ static int rules_add_spec(const struct ruleset_ctx *ctx, char *const *paths, __u
         return 0;
 }
 
-static int ruleset_fill(const struct ruleset_ctx *ctx, const struct sandbox_spec *spec)
+static int ruleset_fill(const struct ruleset_ctx *ctx, const struct sandbox_spec *spec, const char *program)
 {
         const char *failed = NULL;
         int r;
@@ -233,12 +233,19 @@ static int ruleset_fill(const struct ruleset_ctx *ctx, const struct sandbox_spec
         r = rules_add_spec(ctx, spec->read_only, ACCESS_FS_READ);
         if (r < 0)
                 return r;
-        return rules_add_spec(ctx, spec->read_write, ACCESS_FS_ALL);
+        r = rules_add_spec(ctx, spec->read_write, ACCESS_FS_ALL);
+        if (r < 0 || !program)
+                return r;
+        /* The service's own program, wherever it lives (read and execute). */
+        r = rule_add(ctx->fd, program, ACCESS_FS_READ, ctx->handled);
+        return r < 0 ? ruleset_fail(ctx, "unable to add a Landlock rule for", program, r) : 0;
 }
 
 /**
  * landlock_plan_build() - the ruleset for @spec (see sandbox.h for the model).
  * @spec: the service's sandbox; when disabled the plan is empty.
+ * @program: the service's executable, allowed to be read and executed
+ * wherever it is; NULL for none.
  * @out: the plan; ruleset_fd is -1 unless 0 is returned for an enabled
  * sandbox, so landlock_plan_free() is always safe.
  * @why: on failure, a sentence for the operator (may be NULL).
@@ -248,7 +255,8 @@ static int ruleset_fill(const struct ruleset_ctx *ctx, const struct sandbox_spec
  * -ENOENT when a path of @spec does not exist; -EINVAL when one is not
  * absolute; -errno from open(2) or the Landlock calls.
  */
-int landlock_plan_build(const struct sandbox_spec *spec, struct landlock_plan *out, char *why, size_t why_size)
+int landlock_plan_build(const struct sandbox_spec *spec, const char *program, struct landlock_plan *out, char *why,
+                        size_t why_size)
 {
         _cleanup_close_ int fd = -1;
         struct landlock_ruleset_attr attr;
@@ -272,7 +280,7 @@ int landlock_plan_build(const struct sandbox_spec *spec, struct landlock_plan *o
                 return r;
         }
         ctx = (struct ruleset_ctx){.fd = fd, .handled = attr.handled_access_fs, .why = why, .why_size = why_size};
-        r = ruleset_fill(&ctx, spec);
+        r = ruleset_fill(&ctx, spec, program);
         if (r < 0)
                 return r;
         out->ruleset_fd = take_fd(fd);

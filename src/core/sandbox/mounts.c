@@ -81,7 +81,25 @@ static int attach(int tree, const char *path, bool is_rw)
         return syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
 }
 
-int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const char **failed_path)
+static bool is_below(const char *path, const char *dir)
+{
+        size_t len = strlen(dir);
+
+        return !strncmp(path, dir, len) && (path[len] == '/' || path[len] == '\0');
+}
+
+/* Below a path mounted back already: visible, and no mount point can be
+ * made there (it may be read-only). */
+static bool is_declared(const char *path, const char *const *paths, unsigned n)
+{
+        for (unsigned i = 0; i < n; i++)
+                if (is_below(path, paths[i]))
+                        return true;
+        return false;
+}
+
+int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const char *const *implicit,
+                         const char **failed_path)
 {
         const char *paths[TREES_MAX];
         bool rw[TREES_MAX];
@@ -93,6 +111,11 @@ int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const ch
                 paths[n] = *p, rw[n] = false;
         for (char **p = s->read_write; *p && n < TREES_MAX; p++, n++)
                 paths[n] = *p, rw[n] = true;
+        /* The program and the notify socket, when the private /tmp would
+         * hide them (as in the tests, whose run directory is there). */
+        for (; implicit && *implicit && n < TREES_MAX; implicit++)
+                if (is_below(*implicit, "/tmp") && !is_declared(*implicit, paths, n))
+                        paths[n] = *implicit, rw[n++] = false;
         for (unsigned i = 0; i < n; i++) {
                 trees[i] = (int)syscall(SYS_open_tree, AT_FDCWD, paths[i],
                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);

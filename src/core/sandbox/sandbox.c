@@ -45,8 +45,8 @@ static unsigned dynamic_id(const char *name)
         return SANDBOX_UID_BASE + h % SANDBOX_UID_COUNT;
 }
 
-int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, const struct seccomp_plan *cached,
-                        struct sandbox_plans *out, char *why, size_t why_size)
+int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, const char *program,
+                        const struct seccomp_plan *cached, struct sandbox_plans *out, char *why, size_t why_size)
 {
         struct sandbox_report *rep = &out->report;
         int r;
@@ -77,7 +77,7 @@ int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, c
         out->has_seccomp = true;
         for (const char *const *d = seccomp_default_deny; *d; d++)
                 rep->n_denied++;
-        r = landlock_plan_build(&m->sandbox, &out->landlock, why, why_size);
+        r = landlock_plan_build(&m->sandbox, program, &out->landlock, why, why_size);
         if (r == -EOPNOTSUPP) {
                 warn(rep, "%s", why);
         } else if (r < 0) {

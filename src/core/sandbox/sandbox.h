@@ -40,11 +40,14 @@ struct sandbox_spec {
  * sandbox_mounts_apply() - child, in a new mount namespace, still root:
  * the system read-only and nosuid, a private /tmp (tmpfs), with
  * @has_pid_ns a fresh /proc (the caller is in its new PID namespace),
- * @s's paths mounted back read-only or read-write.  *@failed_path names
+ * @s's paths mounted back read-only or read-write, and the @implicit
+ * paths (NULL-terminated or NULL: the service's executable, its notify
+ * socket) read-only where the private /tmp hid them.  *@failed_path names
  * what failed.
  * Return: 0, -errno.
  */
-int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const char **failed_path);
+int sandbox_mounts_apply(const struct sandbox_spec *s, bool has_pid_ns, const char *const *implicit,
+                         const char **failed_path);
 
 /* ---- seccomp (seccomp.c) ---- */
 
@@ -93,12 +96,14 @@ struct landlock_plan {
 /*
  * landlock_plan_build() - a ruleset allowing reads (and execution) below
  * the system directories (/usr /bin /sbin /lib /lib64 /etc /opt /dev /proc
- * /sys /run) and @spec->read_only, and everything below
+ * /sys /run), @spec->read_only and @program (the service's executable,
+ * or NULL), and everything below
  * @spec->read_write and /tmp; nothing else.
  * Return: 0; -EOPNOTSUPP when the kernel has no Landlock (plan->abi 0,
  * @why says so); -errno.
  */
-int landlock_plan_build(const struct sandbox_spec *spec, struct landlock_plan *out, char *why, size_t why_size);
+int landlock_plan_build(const struct sandbox_spec *spec, const char *program, struct landlock_plan *out, char *why,
+                        size_t why_size);
 void landlock_plan_free(struct landlock_plan *p);
 /* Child: landlock_restrict_self() (no_new_privs must be set). */
 int landlock_plan_apply(const struct landlock_plan *p, int fd_in_child);
@@ -164,7 +169,8 @@ struct sandbox_plans {
  * sandbox_plans_build() - everything the child will apply for @m (whose
  * sandbox is enabled).  @is_root: orbitald's euid is 0.  @has_init:
  * orb-init was found (sandbox_init_open), so a PID namespace can have
- * its PID 1.  @cached: the
+ * its PID 1.  @program: the resolved executable, readable and executable
+ * in the sandbox whatever the declared paths (NULL: none).  @cached: the
  * seccomp filter of an earlier build for this same manifest, or NULL (the
  * filter depends on the manifest only; compiling it is a third of a
  * millisecond, worth saving on every restart).
@@ -172,8 +178,8 @@ struct sandbox_plans {
  * path); -errno.  Missing kernel features are not errors: the report's
  * warnings say what is not enforced.
  */
-int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, const struct seccomp_plan *cached,
-                        struct sandbox_plans *out, char *why, size_t why_size);
+int sandbox_plans_build(const struct manifest *m, bool is_root, bool has_init, const char *program,
+                        const struct seccomp_plan *cached, struct sandbox_plans *out, char *why, size_t why_size);
 
 /*
  * sandbox_init_open() - an O_PATH descriptor of orb-init (orb-init.c),

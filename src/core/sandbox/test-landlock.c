@@ -298,7 +298,7 @@ static void confined_child(const void *arg)
         struct landlock_plan plan;
         char why[256] = "";
 
-        assert(landlock_plan_build(&spec, &plan, why, sizeof(why)) == 0);
+        assert(landlock_plan_build(&spec, NULL, &plan, why, sizeof(why)) == 0);
         assert(plan.ruleset_fd >= 0 && plan.abi >= 1 && !why[0]);
         assert(fcntl(plan.ruleset_fd, F_GETFD) == FD_CLOEXEC);
         assert(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
@@ -333,7 +333,7 @@ static void remounted_child(const void *arg)
         struct landlock_plan plan;
         char path[200];
 
-        assert(landlock_plan_build(&spec, &plan, NULL, 0) == 0);
+        assert(landlock_plan_build(&spec, NULL, &plan, NULL, 0) == 0);
         assert(unshare(CLONE_NEWNS) == 0);
         assert(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
         assert(mount("tmpfs", "/tmp", "tmpfs", 0, "size=1m") == 0);
@@ -371,7 +371,7 @@ static void expect_refused(char **read_only, char **read_write, int code, const 
         char why[256] = "";
         unsigned n_fds = count_fds();
 
-        assert(landlock_plan_build(&spec, &plan, why, sizeof(why)) == code);
+        assert(landlock_plan_build(&spec, NULL, &plan, why, sizeof(why)) == code);
         assert(plan.ruleset_fd == -1);
         assert(!strcmp(why, why_expected));
         /* The ruleset and the O_PATH descriptors are all closed. */
@@ -397,7 +397,7 @@ static void test_bad_paths(const struct tree *t)
         /* A NULL why is allowed. */
         struct sandbox_spec spec = spec_of(list, empty);
         struct landlock_plan plan;
-        assert(landlock_plan_build(&spec, &plan, NULL, 0) == -ENOENT);
+        assert(landlock_plan_build(&spec, NULL, &plan, NULL, 0) == -ENOENT);
 }
 
 static void test_disabled_and_free(void)
@@ -407,14 +407,14 @@ static void test_disabled_and_free(void)
         char why[64] = "";
 
         spec.enabled = false;
-        assert(landlock_plan_build(&spec, &plan, why, sizeof(why)) == 0);
+        assert(landlock_plan_build(&spec, NULL, &plan, why, sizeof(why)) == 0);
         assert(plan.ruleset_fd == -1 && plan.abi >= 1 && !why[0]);
         /* Nothing to apply: the descriptor argument is not touched. */
         assert(landlock_plan_apply(&plan, 0) == 0 && fcntl(0, F_GETFD) >= 0);
         landlock_plan_free(&plan);
 
         spec.enabled = true;
-        assert(landlock_plan_build(&spec, &plan, why, sizeof(why)) == 0 && plan.ruleset_fd >= 0);
+        assert(landlock_plan_build(&spec, NULL, &plan, why, sizeof(why)) == 0 && plan.ruleset_fd >= 0);
         landlock_plan_free(&plan);
         assert(plan.ruleset_fd == -1);
         landlock_plan_free(&plan);
@@ -438,7 +438,7 @@ static void no_landlock_child(const void *arg)
         (void)arg;
         assert(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0);
         assert(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0);
-        assert(landlock_plan_build(&spec, &plan, why, sizeof(why)) == -EOPNOTSUPP);
+        assert(landlock_plan_build(&spec, NULL, &plan, why, sizeof(why)) == -EOPNOTSUPP);
         assert(plan.abi == 0 && plan.ruleset_fd == -1);
         assert(!strcmp(why, "this kernel has no Landlock (not enforced)"));
         landlock_plan_free(&plan);

@@ -1596,6 +1596,7 @@ static int manifest_new(const char *source, struct manifest **out)
         if (!m->source || !m->requires || !m->after || !m->capabilities || !m->sandbox.read_only ||
             !m->sandbox.read_write || !m->sandbox.syscalls_allow || !m->sandbox.syscalls_deny)
                 return -ENOMEM;
+        m->sandbox.enabled = true; /* a service starts with nothing: `sandbox: off` opts out */
         m->restart = RESTART_ON_FAILURE;
         m->backoff = (struct backoff_spec){ 100 * USEC_PER_MSEC, 30 * USEC_PER_SEC, 10, 30 * USEC_PER_SEC };
         m->breaker = (struct breaker_spec){ 5, 60 * USEC_PER_SEC, 60 * USEC_PER_SEC };
@@ -1761,7 +1762,7 @@ static int read_manifest_file(const char *path, char **out, size_t *len, struct 
 }
 
 /* "dir/web.yaml" -> "web"; only the last extension goes. */
-static void file_stem(const char *path, char *buf, size_t n)
+void manifest_file_stem(const char *path, char *buf, size_t n)
 {
         const char *base = strrchr(path, '/'), *dot;
         size_t len;
@@ -1794,7 +1795,7 @@ int manifest_load_file(const char *path, struct manifest **out, struct orb_diag 
         r = read_manifest_file(path, &text, &len, diag);
         if (r)
                 return r;
-        file_stem(path, stem, sizeof(stem));
+        manifest_file_stem(path, stem, sizeof(stem));
         return manifest_parse(text, len, path, stem, out, diag);
 }
 

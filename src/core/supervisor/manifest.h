@@ -128,6 +128,9 @@ struct manifest {
                                          reload restarts when it changes */
 };
 
+/* The name a manifest file gives its service: "dir/web.yaml" -> "web". */
+void manifest_file_stem(const char *path, char *buf, size_t n);
+
 /*
  * manifest_parse() - parse one manifest from memory.
  * @text, @len: YAML bytes (need not be NUL-terminated)

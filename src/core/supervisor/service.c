@@ -391,7 +391,7 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
                 return 0;
         if (svc->seccomp.filter && svc->seccomp_digest != m->digest) /* a reload changed the manifest */
                 service_forget_seccomp(svc);
-        r = sandbox_plans_build(m, svc->sup->is_root, svc->sup->init_fd >= 0, &svc->seccomp, sb, why, n);
+        r = sandbox_plans_build(m, svc->sup->is_root, svc->sup->init_fd >= 0, req->path, &svc->seccomp, sb, why, n);
         if (r < 0)
                 return r;
         if (!sb->is_seccomp_borrowed && sb->has_seccomp) { /* keep it for the next start */
@@ -405,6 +405,9 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
                 service_log(svc, "sandbox: not enforced: %s", sb->report.warnings[i]);
         req->sandbox = &m->sandbox;
         req->unshare_flags = sb->report.unshare_flags;
+        req->implicit_paths[0] = req->path;
+        if (m->readiness.kind == READINESS_NOTIFY)
+                req->implicit_paths[1] = svc->sup->set.notify_path;
         if (req->unshare_flags & CLONE_NEWPID)
                 req->init_fd = svc->sup->init_fd;
         req->caps = sb->report.is_root ? &sb->caps : NULL;
@@ -436,9 +439,6 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                         return r;
                 req.set_ids = true;
         }
-        r = service_prepare_sandbox(svc, &req, &sb, why, n);
-        if (r < 0)
-                return r;
         req.bus_target = spawn_bus_target(m->readiness.kind == READINESS_NOTIFY ? m->readiness.fd : -1);
         env = build_env(svc, svc->sup->set.notify_path, svc->sup->hooks.bus_attach ? req.bus_target : -1);
         if (!env)
@@ -448,6 +448,9 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                 return -ENOENT;
         }
         req.path = program;
+        r = service_prepare_sandbox(svc, &req, &sb, why, n);
+        if (r < 0)
+                return r;
         r = spawn_fds_open(svc, &fds);
         if (r < 0) {
                 spawn_fds_close(&fds);

@@ -218,7 +218,7 @@ static void child_sandbox_enter(const struct spawn_req *req)
         if ((req->unshare_flags & ~CLONE_NEWPID) && unshare(req->unshare_flags & ~CLONE_NEWPID) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the sandbox's namespaces");
         if ((req->unshare_flags & CLONE_NEWNS) &&
-            (r = sandbox_mounts_apply(req->sandbox, req->init_fd >= 0, &failed)) < 0)
+            (r = sandbox_mounts_apply(req->sandbox, req->init_fd >= 0, req->implicit_paths, &failed)) < 0)
                 child_fail(r, "set up the sandbox's filesystem at ", failed);
         if (req->caps && (r = caps_plan_apply_before_ids(req->caps)) < 0)
                 child_fail(r, "drop capabilities", NULL);

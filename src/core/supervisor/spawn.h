@@ -38,6 +38,8 @@ struct spawn_req {
         int unshare_flags;                  /* CLONE_NEW*; with CLONE_NEWPID, init_fd */
         int init_fd;                        /* orb-init (O_PATH), -1 = none: PID 1 of
                                                the PID namespace (orb-init.c) */
+        const char *implicit_paths[3];      /* visible whatever the sandbox declares:
+                                               the program, the notify socket; NULL-ended */
         const struct caps_plan *caps;       /* NULL = capabilities untouched */
         const struct landlock_plan *landlock; /* NULL = none */
         const struct seccomp_plan *seccomp; /* NULL = none */

@@ -941,6 +941,29 @@ static void test_limits(void)
         parse_bad("command: a\nlimits: none\n", 2, 9, "limits", "found 'none'");
 }
 
+/* Sandboxed unless the manifest says `sandbox: off`. */
+static void test_sandbox_section(void)
+{
+        struct manifest *m;
+
+        m = parse_ok("command: a\n");
+        assert(m->sandbox.enabled && !m->sandbox.read_only[0] && !m->sandbox.read_write[0]);
+        assert(m->sandbox.on_violation == SANDBOX_EPERM);
+        manifest_free(m);
+        m = parse_ok("command: a\nsandbox: off\n");
+        assert(!m->sandbox.enabled);
+        manifest_free(m);
+        m = parse_ok("command: a\nsandbox: on\n");
+        assert(m->sandbox.enabled);
+        manifest_free(m);
+        m = parse_ok("command: a\nsandbox: {read-only: [/srv], read-write: [/var/lib/a], on-violation: kill}\n");
+        assert(m->sandbox.enabled && m->sandbox.on_violation == SANDBOX_KILL);
+        assert(strv_equal(m->sandbox.read_only, STRV("/srv")) && strv_equal(m->sandbox.read_write, STRV("/var/lib/a")));
+        manifest_free(m);
+        parse_bad("command: a\nsandbox: maybe\n", 2, 10, "sandbox",
+                  "expected on, off, or a mapping with read-only, read-write, syscalls or on-violation");
+}
+
 static void test_capabilities_enabled(void)
 {
         struct manifest *m;
@@ -1126,6 +1149,7 @@ int main(int argc, char **argv)
         test_stop();
         test_limits();
         test_capabilities_enabled();
+        test_sandbox_section();
         test_found_quoting();
         test_digest();
         {
