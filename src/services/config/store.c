@@ -302,7 +302,7 @@ int store_open(const char *filename, const struct store_options *o, struct store
                 return r;
         }
         sqlite3_extended_result_codes(st->db, 1);
-        sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+        sqlite3_busy_timeout(st->db, o && o->busy_timeout_ms ? (int)o->busy_timeout_ms : BUSY_TIMEOUT_MS);
         r = exec_sql(st, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                          "PRAGMA foreign_keys = ON;"
                          "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY");

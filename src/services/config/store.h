@@ -30,7 +30,8 @@ enum store_kind {
 };
 
 struct store_options {
-        unsigned history_max; /* commits kept (>= 1); 0 means STORE_HISTORY_DEFAULT */
+        unsigned history_max;     /* commits kept (>= 1); 0 means STORE_HISTORY_DEFAULT */
+        unsigned busy_timeout_ms; /* wait for another owner of the file; 0 means 5000 */
 };
 
 #define STORE_HISTORY_DEFAULT 1000

@@ -4,6 +4,7 @@
  * confirm record across close and reopen, and commit timing at scale. */
 #include "test-util.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 
@@ -311,6 +312,25 @@ static void test_format(const char *dir)
                 fputs("this is not an SQLite database. ", f);
         fclose(f);
         assert(store_open(junk, NULL, &st) == STORE_E_CORRUPT);
+        /* WAL, and one owner at a time: a second opener gives up after its busy timeout. */
+        {
+                struct store_options quick = { .busy_timeout_ms = 50 };
+                struct store *other;
+                sqlite3_stmt *q;
+                char *fresh = test_file(dir, "owned.db");
+
+                assert(store_open(fresh, NULL, &st) == 0);
+                assert(store_open(fresh, &quick, &other) == -EBUSY);
+                store_free(st);
+                assert(store_open(fresh, &quick, &other) == 0);
+                store_free(other);
+                assert(sqlite3_open(fresh, &db) == SQLITE_OK);
+                assert(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK);
+                assert(sqlite3_step(q) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(q, 0), "wal"));
+                sqlite3_finalize(q);
+                sqlite3_close(db);
+                free(fresh);
+        }
         assert(store_open("/nonexistent-dir/x.db", NULL, &st) < 0);
         free(file);
         free(junk);
