@@ -131,6 +131,7 @@ static const char create_sql[] =
 struct store {
         sqlite3 *db;                   /* owned */
         sqlite3_stmt *stmt[ST__MAX];   /* owned, prepared on first use */
+        bool is_scanning[ST__MAX];     /* a scan with this statement is running its callbacks */
         unsigned history_max;
         bool in_batch;                 /* inside store_batch_begin() .. store_batch_end() */
         char errmsg[256];              /* the last SQLite failure, for logs */
@@ -434,18 +435,48 @@ int store_has(struct store *st, const char *path, bool *out)
         return 0;
 }
 
+/*
+ * A statement for a scan that calls back: the cached one, unless a scan
+ * with it is running (a callback that scans again), then a private one.
+ */
+static int scan_begin(struct store *st, enum stmt s, sqlite3_stmt **out, bool *is_private)
+{
+        int rc;
+
+        *is_private = st->is_scanning[s];
+        if (!*is_private) {
+                int r = stmt_get(st, s, out);
+
+                if (!r)
+                        st->is_scanning[s] = true;
+                return r;
+        }
+        rc = sqlite3_prepare_v2(st->db, stmt_sql[s], -1, out, NULL);
+        return rc == SQLITE_OK ? 0 : fail_sql(st, rc);
+}
+
+static void scan_end(struct store *st, enum stmt s, sqlite3_stmt *q, bool is_private)
+{
+        if (is_private) {
+                sqlite3_finalize(q);
+                return;
+        }
+        sqlite3_reset(q);
+        st->is_scanning[s] = false;
+}
+
 static int scan_range(struct store *st, const char *lo, const char *hi, store_leaf_fn fn, void *ctx)
 {
         sqlite3_stmt *q = NULL;
-        int r, rc;
+        bool is_private;
+        int r, rc = SQLITE_DONE;
 
-        /* The statement may be re-entered by @fn: use a private one. */
-        rc = sqlite3_prepare_v2(st->db, stmt_sql[ST_RANGE], -1, &q, NULL);
-        if (rc != SQLITE_OK)
-                return fail_sql(st, rc);
-        sqlite3_bind_text(q, 1, lo, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, hi, -1, SQLITE_STATIC);
-        for (r = 0; !r && (rc = sqlite3_step(q)) == SQLITE_ROW;) {
+        r = scan_begin(st, ST_RANGE, &q, &is_private);
+        if (r)
+                return r;
+        sqlite3_bind_text(q, 1, lo, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, hi, -1, SQLITE_TRANSIENT);
+        while (!r && (rc = sqlite3_step(q)) == SQLITE_ROW) {
                 struct cfg_value v;
 
                 r = column_value(q, 1, &v);
@@ -454,7 +485,7 @@ static int scan_range(struct store *st, const char *lo, const char *hi, store_le
         }
         if (!r && rc != SQLITE_DONE)
                 r = fail_sql(st, rc);
-        sqlite3_finalize(q);
+        scan_end(st, ST_RANGE, q, is_private);
         return r;
 }
 
@@ -501,17 +532,18 @@ int store_list(struct store *st, const char *prefix, store_leaf_fn fn, void *ctx
 int store_refs_to(struct store *st, const char *entry, store_ref_fn fn, void *ctx)
 {
         sqlite3_stmt *q = NULL;
-        int r, rc;
+        bool is_private;
+        int r, rc = SQLITE_DONE;
 
-        rc = sqlite3_prepare_v2(st->db, stmt_sql[ST_REFS_TO], -1, &q, NULL);
-        if (rc != SQLITE_OK)
-                return fail_sql(st, rc);
-        sqlite3_bind_text(q, 1, entry, -1, SQLITE_STATIC);
-        for (r = 0; !r && (rc = sqlite3_step(q)) == SQLITE_ROW;)
+        r = scan_begin(st, ST_REFS_TO, &q, &is_private);
+        if (r)
+                return r;
+        sqlite3_bind_text(q, 1, entry, -1, SQLITE_TRANSIENT);
+        while (!r && (rc = sqlite3_step(q)) == SQLITE_ROW)
                 r = fn((const char *)sqlite3_column_text(q, 0), ctx);
         if (!r && rc != SQLITE_DONE)
                 r = fail_sql(st, rc);
-        sqlite3_finalize(q);
+        scan_end(st, ST_REFS_TO, q, is_private);
         return r;
 }
 

@@ -50,6 +50,20 @@ static int collect_ref(const char *from, void *ctx)
         return 0;
 }
 
+/* A scan whose callback scans again (the cached statement is busy: a private one runs). */
+static struct store *nested_st;
+
+static int nested(const char *path, const struct cfg_value *v, void *ctx)
+{
+        char inner[4096] = "";
+
+        (void)v;
+        assert(store_list(nested_st, "net.iface[eth0]", collect, inner) == 0);
+        assert(!strcmp(inner, "net.iface[eth0].bridge=br0;net.iface[eth0].mtu=9000;net.iface[eth0].name=eth0;"));
+        (*(int *)ctx)++;
+        return 0;
+}
+
 static void test_basics(const char *dir)
 {
         char *file = test_file(dir, "basics.db"), buf[4096];
@@ -89,6 +103,12 @@ static void test_basics(const char *dir)
         buf[0] = '\0';
         assert(store_list(st, "", collect, buf) == 0 && strstr(buf, "net.ifaces=1;") && strstr(buf, "net.iface-x=2;"));
 
+        {
+                int n = 0;
+
+                nested_st = st;
+                assert(store_list(st, "net.iface", nested, &n) == 0 && n == 4);
+        }
         /* The reverse index; removing the ref leaf drops its row (ON DELETE CASCADE). */
         buf[0] = '\0';
         assert(store_refs_to(st, "net.bridge[br0]", collect_ref, buf) == 0 && !strcmp(buf, "net.iface[eth0].bridge;"));
