@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/schema.h"
 #include "test-fault.h"
@@ -261,6 +262,22 @@ static void test_set(void)
         schema_set_deinit(&s);
 }
 
+static void test_file(void)
+{
+        struct schema_set s = SCHEMA_SET_INIT;
+        struct orb_diag d = ORB_DIAG_INIT;
+        char name[] = "/tmp/orb-config-schema-XXXXXX";
+        int fd = mkstemp(name);
+
+        assert(fd >= 0);
+        assert(write(fd, net_schema, strlen(net_schema)) == (ssize_t)strlen(net_schema));
+        close(fd);
+        assert(schema_set_add_file(&s, name, &d) == 0 && s.n_files == 1 && !strcmp(s.files[0]->name, name));
+        unlink(name);
+        assert(schema_set_add_file(&s, name, &d) == -ENOENT && s.n_files == 1);
+        schema_set_deinit(&s);
+}
+
 /* Every allocation of a load fails in turn: -ENOMEM, the set unchanged, no leak (ASan build). */
 static void test_fault_injection(void)
 {
@@ -292,6 +309,7 @@ int main(void)
         test_refusals();
         test_deep();
         test_set();
+        test_file();
         test_fault_injection();
         printf("test-config-schema: ok\n");
         return 0;
