@@ -102,6 +102,17 @@ expect_eq "linger stopped by" "$(field linger .last_exit.signal)" TERM
 [ $(( ($(date +%s%N) - started) / 1000000 )) -lt 3000 ] || fail "stop took the SIGKILL path"
 expect_eq "linger's processes after stop" "$(pgrep -cf -- "$ESCAPE linger" || true)" 0
 
+# A restart joins the network, IPC and UTS namespaces of the last run
+# (kept by orbitald); the mount and PID namespaces are new.
+ns_of() { local p; p=$(field ids .pid); readlink "/proc/$(tr -d ' ' < "/proc/$p/task/$p/children")/ns/$1"; }
+before=$(for n in net ipc uts mnt pid; do ns_of $n; done)
+ctl restart ids >/dev/null
+wait_state ids running 10
+after=$(for n in net ipc uts mnt pid; do ns_of $n; done)
+expect_eq "kept namespaces" "$(head -3 <<<"$after")" "$(head -3 <<<"$before")"
+[ "$(tail -2 <<<"$after")" != "$(tail -2 <<<"$before")" ] || fail "mount and PID namespaces were reused"
+[ "$(head -1 <<<"$after")" != "$(readlink /proc/self/ns/net)" ] || fail "the host's network namespace"
+
 # Refused system calls are in the service's log and in the audit log.
 wait_log mount "sandbox: refused system call mount by pid [0-9]+" 5
 wait_log inet "sandbox: refused system call socket" 5

@@ -33,6 +33,7 @@
  * Exit codes: 0 measured, 1 the peer failed a step (an "error" line says
  * which), 100 bad usage, 111 system failure, 130 interrupted.
  */
+#define _GNU_SOURCE /* struct ucred, SCM_CREDENTIALS */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -140,11 +141,36 @@ static int bind_sock(const char *path)
         if (chmod(path, 0666) < 0)
                 die("make the probe socket writable");
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        /* The sender's pid as we see it: a probe in a PID namespace
+         * knows only its own number there. */
+        if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0)
+                die("ask for the probes' credentials");
         return fd;
 }
 
-/* "<pid> <ns> fingerprint..." */
-static bool parse_probe(struct run *r, const char *buf, long long *ts)
+/* One datagram, NUL-terminated, and its sender's pid (0 if none came). */
+static ssize_t recv_dgram(int fd, char *buf, size_t n, pid_t *sender)
+{
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(struct ucred))];
+        } ctl;
+        struct iovec iov = {buf, n - 1};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf)};
+        ssize_t len = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+        *sender = 0;
+        if (len <= 0)
+                return len;
+        buf[len] = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+                        *sender = ((struct ucred *)CMSG_DATA(c))->pid;
+        return len;
+}
+
+/* "<pid> <ns> fingerprint..."; @sender (when known) is the pid to kill. */
+static bool parse_probe(struct run *r, const char *buf, pid_t sender, long long *ts)
 {
         long p;
         long long t;
@@ -152,7 +178,7 @@ static bool parse_probe(struct run *r, const char *buf, long long *ts)
 
         if (sscanf(buf, "%ld %lld%n", &p, &t, &end) != 2)
                 return false;
-        r->last_probe = (pid_t)p;
+        r->last_probe = sender > 0 ? sender : (pid_t)p;
         *ts = t;
         snprintf(r->print, sizeof(r->print), "%s", buf[end] == ' ' ? buf + end + 1 : buf + end);
         return true;
@@ -167,6 +193,7 @@ static int recv_probe(struct run *r, long long deadline, long long *ts)
 
         for (;;) {
                 long long left = deadline - now_ns();
+                pid_t sender;
                 ssize_t n;
 
                 if (g_stop)
@@ -175,10 +202,9 @@ static int recv_probe(struct run *r, long long deadline, long long *ts)
                         return 0;
                 if (poll(pf, 2, (int)(left / NSEC_PER_MSEC) + 1) < 0 && errno != EINTR)
                         die("poll");
-                n = recv(r->sock, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+                n = recv_dgram(r->sock, buf, sizeof(buf), &sender);
                 if (n > 0) {
-                        buf[n] = 0;
-                        if (parse_probe(r, buf, ts))
+                        if (parse_probe(r, buf, sender, ts))
                                 return 1;
                 } else if (pf[1].revents & POLLIN) {
                         return -2;
@@ -192,12 +218,10 @@ static long drain(struct run *r)
         char buf[600];
         long long ts;
         long count = 0;
-        ssize_t n;
+        pid_t sender;
 
-        while ((n = recv(r->sock, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
-                buf[n] = 0;
-                count += parse_probe(r, buf, &ts);
-        }
+        while (recv_dgram(r->sock, buf, sizeof(buf), &sender) > 0)
+                count += parse_probe(r, buf, sender, &ts);
         return count;
 }
 

@@ -332,6 +332,13 @@ static int build_rules(scmp_filter_ctx ctx, const struct sandbox_spec *spec, boo
         r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
         if (r < 0)
                 return r;
+        /* A binary tree of system-call numbers instead of a linear chain:
+         * fewer instructions per call, and the kernel's per-filter action
+         * cache (it runs the filter for every number when it is loaded)
+         * is built faster -- that load is on every spawn's path. */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r < 0)
+                return r;
         r = add_default_rules(ctx, spec, action);
         if (r < 0)
                 return r;

@@ -78,6 +78,7 @@ int service_new(struct supervisor *sup, struct manifest *spec, struct service **
         svc->main = (struct child)CHILD_INIT;
         svc->main.on_exit = service_on_main_exit;
         svc->out_fd = svc->err_fd = svc->notify_fd = -1;
+        svc->kept_ns = (struct kept_ns)KEPT_NS_INIT;
         svc->out_io = svc->err_io = svc->notify_io = (struct loop_io)LOOP_IO_INIT;
         svc->fsm_timer = (struct loop_timer)LOOP_TIMER_INIT(service_on_timer);
         svc->health.timer = (struct loop_timer)LOOP_TIMER_INIT(NULL);
@@ -114,6 +115,7 @@ void service_free(struct service *svc)
         close_io(svc, &svc->err_io, &svc->err_fd);
         close_io(svc, &svc->notify_io, &svc->notify_fd);
         service_forget_seccomp(svc);
+        kept_ns_trim(&svc->kept_ns, 0);
         loop_timer_disarm(svc->sup->loop, &svc->fsm_timer);
         cgroup_destroy(&svc->cg);
         for (unsigned i = 0; i < CRASH_RECORDS_MAX; i++)
@@ -405,6 +407,8 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
                 service_log(svc, "sandbox: not enforced: %s", sb->report.warnings[i]);
         req->sandbox = &m->sandbox;
         req->unshare_flags = sb->report.unshare_flags;
+        kept_ns_trim(&svc->kept_ns, req->unshare_flags); /* e.g. net.* declared since */
+        req->kept = &svc->kept_ns;
         req->implicit_paths[0] = req->path;
         if (m->readiness.kind == READINESS_NOTIFY)
                 req->implicit_paths[1] = svc->sup->set.notify_path;
@@ -474,6 +478,7 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         }
         svc->main.is_init = req.init_fd >= 0;
         svc->inner_pid = svc->main.is_init ? spawn_first_child(svc->main.pid) : 0;
+        kept_ns_fill(&svc->kept_ns, svc->main.pid, req.unshare_flags);
         svc->started_real = now_real();
         sup_child_add(svc->sup, &svc->main);
         if (svc->sup->hooks.bus_spawned)

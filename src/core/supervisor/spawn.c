@@ -56,8 +56,11 @@ enum {
         SLOT_LANDLOCK = 7,
         SLOT_NULL = 8,
         SLOT_INIT = 9,          /* orb-init, for a PID namespace */
-        SLOT_END = 10,
+        SLOT_KEPT = 10,         /* kept namespaces to join: 10..12 (spawn.h) */
+        SLOT_END = SLOT_KEPT + KEPT_N,
 };
+
+static const int kept_flags[KEPT_N] = {CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS};
 
 /* The stack of a child that shares our memory until it executes. */
 #define CHILD_STACK_SIZE (256u << 10)
@@ -136,6 +139,10 @@ static int stage_fds(const struct spawn_req *req)
             dup3(req->landlock ? req->landlock->ruleset_fd : SLOT_NULL, SLOT_LANDLOCK, O_CLOEXEC) < 0 ||
             dup3(req->init_fd >= 0 ? req->init_fd : SLOT_NULL, SLOT_INIT, O_CLOEXEC) < 0)
                 return -errno;
+        for (int i = 0; i < KEPT_N; i++)
+                if (dup3(req->kept && req->kept->fd[i] >= 0 ? req->kept->fd[i] : SLOT_NULL, SLOT_KEPT + i,
+                         O_CLOEXEC) < 0)
+                        return -errno;
         return 0;
 }
 
@@ -210,12 +217,20 @@ static void child_fail(int err, const char *what, const char *arg)
  * needs root, before the ids change (sandbox.h has the whole order). */
 static void child_sandbox_enter(const struct spawn_req *req)
 {
+        int flags = req->unshare_flags & ~CLONE_NEWPID; /* the clone made the PID namespace */
         const char *failed = NULL;
         int r;
 
         if (!req->sandbox)
                 return;
-        if ((req->unshare_flags & ~CLONE_NEWPID) && unshare(req->unshare_flags & ~CLONE_NEWPID) < 0)
+        for (int i = 0; i < KEPT_N && req->kept; i++) {
+                if (!(flags & kept_flags[i]) || req->kept->fd[i] < 0)
+                        continue;
+                if (setns(SLOT_KEPT + i, kept_flags[i]) < 0)
+                        child_die(SPAWN_EXIT_SETUP, "join the service's kept namespaces");
+                flags &= ~kept_flags[i];
+        }
+        if (flags && unshare(flags) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the sandbox's namespaces");
         if ((req->unshare_flags & CLONE_NEWNS) &&
             (r = sandbox_mounts_apply(req->sandbox, req->init_fd >= 0, req->implicit_paths, &failed)) < 0)
@@ -406,6 +421,28 @@ int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t 
         }
         snprintf(out, n, "%s", cmd);
         return -ENOENT;
+}
+
+void kept_ns_fill(struct kept_ns *k, pid_t pid, int flags)
+{
+        static const char *const names[KEPT_N] = {"net", "ipc", "uts"};
+        char path[64];
+
+        for (int i = 0; i < KEPT_N; i++) {
+                if (k->fd[i] >= 0 || !(flags & kept_flags[i]))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, names[i]);
+                k->fd[i] = open(path, O_RDONLY | O_CLOEXEC); /* -1: made anew next time */
+        }
+}
+
+void kept_ns_trim(struct kept_ns *k, int flags)
+{
+        for (int i = 0; i < KEPT_N; i++)
+                if (k->fd[i] >= 0 && !(flags & kept_flags[i])) {
+                        close(k->fd[i]);
+                        k->fd[i] = -1;
+                }
 }
 
 pid_t spawn_first_child(pid_t pid)

@@ -38,6 +38,7 @@ struct spawn_req {
         int unshare_flags;                  /* CLONE_NEW*; with CLONE_NEWPID, init_fd */
         int init_fd;                        /* orb-init (O_PATH), -1 = none: PID 1 of
                                                the PID namespace (orb-init.c) */
+        const struct kept_ns *kept;         /* namespaces to join instead of making them, or NULL */
         const char *implicit_paths[3];      /* visible whatever the sandbox declares:
                                                the program, the notify socket; NULL-ended */
         const struct caps_plan *caps;       /* NULL = capabilities untouched */
@@ -81,6 +82,24 @@ int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t 
 /* The first child of @pid (orb-init's service, in host numbering), from
  * /proc; 0 if it has none or already reaped it. */
 pid_t spawn_first_child(pid_t pid);
+
+/*
+ * The network, IPC and UTS namespaces of a service's last run, kept open
+ * so a restart joins them (setns) instead of making new ones and tearing
+ * the old ones down: together most of a sandboxed restart's cost.  They
+ * hold nothing a restart should lose (a down lo, the service's own SysV
+ * objects, its host name).  The mount and PID namespaces are always new.
+ */
+enum { KEPT_NET, KEPT_IPC, KEPT_UTS, KEPT_N };
+struct kept_ns {
+        int fd[KEPT_N];                     /* -1: none yet */
+};
+#define KEPT_NS_INIT {{-1, -1, -1}}
+
+/* Opens those of @pid's namespaces in @flags (CLONE_NEW*) that @k lacks. */
+void kept_ns_fill(struct kept_ns *k, pid_t pid, int flags);
+/* Closes those not in @flags (all with 0): a reload may drop a namespace. */
+void kept_ns_trim(struct kept_ns *k, int flags);
 
 /* Sends @sig through the pidfd when there is one. */
 int pidfd_signal(int pidfd, pid_t pid, int sig);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "supervisor/cgroup.h"
+#include "supervisor/spawn.h"
 #include "supervisor/fsm.h"
 #include "supervisor/logstore.h"
 #include "supervisor/manifest_set.h"
@@ -57,6 +58,7 @@ struct service {
         struct loop_timer fsm_timer;
         struct child main;
         pid_t inner_pid;              /* under orb-init: the service's own process, or 0 */
+        struct kept_ns kept_ns;       /* namespaces of the last run, joined by the next */
         usec_t started_real;          /* realtime of the last spawn */
         int out_fd, err_fd;           /* read ends of the capture pipes */
         struct loop_io out_io, err_io;
