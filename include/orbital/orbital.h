@@ -144,8 +144,14 @@ int orb_conn_serve(struct orb_conn *c, const char *type, const char *version, co
 /* The reply to fill in (its header is set); send it with orb_call_reply. */
 struct orb_msg *orb_call_reply_msg(struct orb_call *call);
 int orb_call_reply(struct orb_call *call, struct orb_msg *reply);
-/* Who is calling, as orbitald told us when the channel opened. */
+/* Replies with an error: @status (ORB_E_*, e.g. ORB_E_INVALID) and a
+ * message for people (ORB_T_MESSAGE), which orbctl prints. */
+int orb_call_fail(struct orb_call *call, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Who is calling, as orbitald told us when the channel opened: a
+ * supervised service's name, or "comm[pid]" for an outside client. */
 const char *orb_call_peer(const struct orb_call *call);
+/* The caller's uid (from SO_PEERCRED at orbitald); UINT32_MAX if unknown. */
+uint32_t orb_call_uid(const struct orb_call *call);
 unsigned orb_call_rights(const struct orb_call *call);
 
 /* ---- Publish / subscribe ---------------------------------------------- */

@@ -37,7 +37,7 @@ static int open_bus(const char *path, struct orb_conn **c)
         return r;
 }
 
-static int cmd_call(struct orb_conn *c, bool as_json, const char *service, const char *method, const char *args)
+int bus_call_json(struct orb_conn *c, const char *service, const char *method, const char *args, char **out)
 {
         struct orb_client *cl;
         struct orb_msg *req, *reply = NULL;
@@ -76,6 +76,17 @@ static int cmd_call(struct orb_conn *c, bool as_json, const char *service, const
         orb_msg_free(reply);
         if (!text)
                 return fail(EXIT_SYSTEM, "reply", -ENOMEM, NULL);
+        *out = text;
+        return 0;
+}
+
+static int cmd_call(struct orb_conn *c, bool as_json, const char *service, const char *method, const char *args)
+{
+        char *text = NULL;
+        int code = bus_call_json(c, service, method, args, &text);
+
+        if (code || !text) /* a oneway method has no reply */
+                return code;
         if (as_json) {
                 puts(text);
         } else {
@@ -122,6 +133,11 @@ static int cmd_subscribe(struct orb_conn *c, bool as_json, const char *topic)
         fprintf(stderr, "orbctl: subscribed to %s\n", topic);
         r = orb_conn_run(c);
         return r < 0 ? fail(EXIT_SYSTEM, "bus", r, NULL) : 0;
+}
+
+int bus_open(const char *path, struct orb_conn **c)
+{
+        return open_bus(path, c) < 0 ? EXIT_SYSTEM : 0;
 }
 
 int bus_cmd(const char *bus_path, bool as_json, int argc, char **argv)

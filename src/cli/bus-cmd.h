@@ -7,3 +7,15 @@
 /* call SERVICE METHOD [JSON] | subscribe TOPIC | publish TOPIC TEXT.
  * Return: orbctl's exit code. */
 int bus_cmd(const char *bus_path, bool json, int argc, char **argv);
+
+struct orb_conn;
+/* Connects to the bus; says why not on stderr.  Return: 0 or 111. */
+int bus_open(const char *path, struct orb_conn **c);
+/*
+ * bus_call_json() - look @service up, call @method with @args (JSON
+ * object text, NULL for {}) through its contract, and hand the reply back
+ * as JSON text in *@out (malloc'd).  Errors are printed, with the
+ * service's message.
+ * Return: 0, or orbctl's exit code (1 refused, 100 usage, 111 system).
+ */
+int bus_call_json(struct orb_conn *c, const char *service, const char *method, const char *args, char **out);

@@ -20,6 +20,7 @@
 
 #include "audit-cmd.h"
 #include "bus-cmd.h"
+#include "config-cmd.h"
 #include "util/cleanup.h"
 #include "util/paths.h"
 #include "util/time.h"
@@ -73,6 +74,9 @@ static _Noreturn void usage(int code)
                 "  subscribe TOPIC           print events published on TOPIC and below\n"
                 "  publish TOPIC TEXT        publish one event\n"
                 "  audit [-f] [-n N] [--verify]  the hash-chained audit log; --verify checks it\n"
+                "configuration (through orb-config):\n"
+                "  config show [PATH] | get PATH | set PATH VALUE | delete PATH | diff | validate\n"
+                "  config commit [-m MSG] [--confirm T] [--dry-run] | confirm | rollback N | history\n"
                 "\n"
                 "The socket is --socket, else $ORBITAL_SOCKET, else the default run directory's control.\n"
                 "Exit: 0 ok, 1 refused by orbitald, 100 usage, 111 system failure.\n");
@@ -801,6 +805,10 @@ int main(int argc, char **argv)
         if (is_bus_command(cli.command)) {
                 char bus[4096];
                 return bus_cmd(bus_path(&cli, bus, sizeof(bus)), cli.json, argc - optind, argv + optind);
+        }
+        if (strcmp(cli.command, "config") == 0) {
+                char bus[4096];
+                return config_cmd(bus_path(&cli, bus, sizeof(bus)), cli.json, argc - optind, argv + optind);
         }
         cli.fd = connect_control(cli.socket);
         return run_command(&cli, argc - optind, argv + optind);

@@ -84,6 +84,7 @@ struct srv_channel {
         uint64_t tokens_at_ms;
         uint64_t n_rate_dropped;
         char peer[64];
+        uint32_t peer_uid;
 };
 
 struct orb_call {
@@ -270,6 +271,7 @@ static void on_channel_open(struct orb_conn *c, struct orb_msg *m)
         ch->tokens = ch->rate;
         ch->tokens_at_ms = now_ms();
         snprintf(ch->peer, sizeof(ch->peer), "%s", orb_msg_str(m, ORB_T_PEER, "?"));
+        ch->peer_uid = (uint32_t)orb_msg_u64(m, ORB_T_UID, UINT32_MAX);
         ev.data.ptr = &ch->w;
         if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ch->fd, &ev) < 0) {
                 free(ch);
@@ -356,9 +358,28 @@ int orb_call_reply(struct orb_call *call, struct orb_msg *reply)
         return channel_send(call->ch, reply);
 }
 
+int orb_call_fail(struct orb_call *call, int status, const char *fmt, ...)
+{
+        struct orb_msg *m = orb_call_reply_msg(call);
+        char text[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        orb_msg_hdr(m)->status = (uint32_t)(status > 0 ? status : -status);
+        orb_msg_put_str(m, ORB_T_MESSAGE, text);
+        return orb_call_reply(call, m);
+}
+
 const char *orb_call_peer(const struct orb_call *call)
 {
         return call->ch->peer;
+}
+
+uint32_t orb_call_uid(const struct orb_call *call)
+{
+        return call->ch->peer_uid;
 }
 
 unsigned orb_call_rights(const struct orb_call *call)

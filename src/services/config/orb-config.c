@@ -1,0 +1,662 @@
+/*
+ * orb-config: the configuration service (issue 5, docs/config.md).
+ *
+ * A supervised, sandboxed service like any other: orbitald starts it with
+ * its bus connection; it registers the "config" contract below and holds
+ * the one SQLite store (store.c) and the schemas of every subtree
+ * (schema.c).  Each caller works in its own candidate (candidate.c),
+ * named by the caller's identity as orbitald reports it plus an optional
+ * session name, so two operators -- or two sessions of one -- never share
+ * uncommitted changes.  A commit is one store transaction; a confirmed
+ * commit's deadline is in the store, and the timer here only wakes us up:
+ * after a restart the deadline is read back and still honoured.
+ * Committed changes are published on the topic "config.committed".
+ *
+ *   orb-config --schemas DIR --store FILE [--history N]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <orbital/orbital.h>
+
+#include "config/candidate.h"
+#include "util/time.h"
+
+static const char contract[] =
+        "interface config 1.0\n"
+        "method get@1 read (session: str@1, path: str@2) -> (value: str@1, source: str@2)\n"
+        "method show@2 read (session: str@1, path: str@2, running: bool@3) -> (leaves: str@1)\n"
+        "method set@3 write (session: str@1, path: str@2, value: str@3) -> ()\n"
+        "method delete@4 write (session: str@1, path: str@2) -> ()\n"
+        "method diff@5 read (session: str@1) -> (diff: str@1, base: u64@2)\n"
+        "method validate@6 read (session: str@1) -> (changes: u64@1)\n"
+        "method discard@7 write (session: str@1) -> ()\n"
+        "method commit@8 write (session: str@1, message: str@2, confirm_s: u64@3, dry_run: bool@4, "
+        "rebase: bool@5) -> (id: u64@1, diff: str@2, confirm_by_ms: u64@3)\n"
+        "method confirm@9 write () -> (id: u64@1)\n"
+        "method rollback@10 write (to: u64@1, message: str@2) -> (id: u64@1)\n"
+        "method history@11 read (max: u64@1) -> (history: str@1)\n"
+        "method status@12 read () -> (revision: u64@1, pending_id: u64@2, confirm_by_ms: u64@3, sessions: u64@4)\n";
+
+enum { F_SESSION = 1, F_PATH = 2, F_VALUE = 3 };
+
+#define SESSIONS_MAX 64
+#define CONFIRM_MAX_S (24 * 3600)
+
+struct session {
+        char key[192];          /* "peer/name" */
+        struct candidate *cand;
+        usec_t last_used;
+};
+
+struct config {
+        struct schema_set schemas;
+        struct store *store;
+        struct orb_conn *bus;
+        int timer_fd;            /* fires at the pending confirm's deadline */
+        struct session sessions[SESSIONS_MAX];
+        unsigned n_sessions;
+};
+
+/* ---- sessions ---- */
+
+/* Who owns a candidate: a supervised service by its name; an outside
+ * client ("comm[pid]", one per orbctl run) by its uid, so that one
+ * user's successive orbctl commands share a candidate. */
+static void owner_of(struct orb_call *call, char *buf, size_t n)
+{
+        const char *peer = orb_call_peer(call);
+
+        if (strchr(peer, '['))
+                snprintf(buf, n, "uid %u", (unsigned)orb_call_uid(call));
+        else
+                snprintf(buf, n, "%s", peer);
+}
+
+/* The caller's session: found, or made with a fresh candidate.  The
+ * least recently used one is evicted when the table is full (its
+ * uncommitted changes go). */
+static struct session *session_of(struct config *cf, struct orb_call *call, const struct orb_msg *args, int *err)
+{
+        char key[sizeof(((struct session *)0)->key)], owner[96];
+        struct session *s = NULL, *oldest = NULL;
+
+        owner_of(call, owner, sizeof(owner));
+        snprintf(key, sizeof(key), "%s/%s", owner, orb_msg_str(args, F_SESSION, ""));
+        for (unsigned i = 0; i < cf->n_sessions; i++) {
+                if (!strcmp(cf->sessions[i].key, key))
+                        s = &cf->sessions[i];
+                if (!oldest || cf->sessions[i].last_used < oldest->last_used)
+                        oldest = &cf->sessions[i];
+        }
+        if (!s) {
+                s = cf->n_sessions < SESSIONS_MAX ? &cf->sessions[cf->n_sessions++] : oldest;
+                candidate_free(s->cand);
+                *s = (struct session){0};
+                snprintf(s->key, sizeof(s->key), "%s", key);
+                *err = candidate_new(&cf->schemas, cf->store, &s->cand);
+                if (*err < 0) {
+                        cf->n_sessions--;
+                        return NULL;
+                }
+        }
+        /* A candidate without changes follows the running configuration:
+         * only changes can conflict. */
+        if (candidate_size(s->cand) == 0 && (*err = candidate_rebase(s->cand)) != 0) {
+                *err = *err > 0 ? -EIO : *err;
+                return NULL;
+        }
+        s->last_used = now_mono();
+        return s;
+}
+
+/* ---- replies ---- */
+
+static int fail_diag(struct orb_call *call, const struct orb_diag *d)
+{
+        char msg[1024];
+
+        return orb_call_fail(call, ORB_E_INVALID, "%s", diag_format(d, msg, sizeof(msg)));
+}
+
+static int fail_errors(struct orb_call *call, const char *what, const struct validate_errors *errs)
+{
+        char *text = validate_errors_format(errs);
+        int r = orb_call_fail(call, ORB_E_INVALID, "%s:\n%s", what, text ? text : "(out of memory)");
+
+        free(text);
+        return r;
+}
+
+static int fail_store(struct orb_call *call, struct config *cf, int r)
+{
+        if (r == STORE_E_NOT_FOUND)
+                return orb_call_fail(call, ORB_E_INVALID, "no such commit");
+        if (r == STORE_E_PRUNED || r == CANDIDATE_E_PRUNED)
+                return orb_call_fail(call, ORB_E_INVALID, "that commit is older than the history kept");
+        return orb_call_fail(call, ORB_E_SERVICE, "the store failed: %s",
+                             r < 0 ? strerror(-r) : store_errmsg(cf->store));
+}
+
+static int reply_json_str(struct orb_call *call, uint16_t tag, json_t *v)
+{
+        struct orb_msg *reply = orb_call_reply_msg(call);
+        char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        int r;
+
+        json_decref(v);
+        if (!text)
+                return -ENOMEM;
+        orb_msg_put_str(reply, tag, text);
+        free(text);
+        r = orb_call_reply(call, reply);
+        return r;
+}
+
+/* ---- reading ---- */
+
+static int on_get(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        static const char *const sources[] = {"candidate", "running", "default"};
+        struct config *cf = userdata;
+        struct orb_diag d = ORB_DIAG_INIT;
+        struct cfg_value v = CFG_VALUE_INIT;
+        enum candidate_source src;
+        struct session *s;
+        struct orb_msg *reply;
+        char buf[256];
+        int r, err = 0;
+
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        r = candidate_get(s->cand, orb_msg_str(args, F_PATH, ""), &v, &src, &d);
+        if (r == CANDIDATE_E_NOT_FOUND)
+                return orb_call_fail(call, ORB_E_INVALID, "%s has no value", orb_msg_str(args, F_PATH, ""));
+        if (r > 0)
+                return fail_diag(call, &d);
+        if (r < 0)
+                return r;
+        reply = orb_call_reply_msg(call);
+        orb_msg_put_str(reply, 1, v.kind == CFG_KIND_TEXT ? v.s : value_format(&v, buf, sizeof(buf)));
+        orb_msg_put_str(reply, 2, sources[src]);
+        value_deinit(&v);
+        return orb_call_reply(call, reply);
+}
+
+static int add_leaf(const char *path, const struct cfg_value *v, void *ctx)
+{
+        return json_object_set_new(ctx, path, value_to_json(v)) < 0 ? -ENOMEM : 0;
+}
+
+/* The leaves at or below a path, as {path: value}: the running ones,
+ * with this session's changes on top unless @running. */
+static int on_show(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        const char *prefix = orb_msg_str(args, F_PATH, "");
+        struct cfg_changes ch = CFG_CHANGES_INIT;
+        json_t *leaves = json_object();
+        struct session *s;
+        bool running = false;
+        int r, err = 0;
+
+        if (prefix[0] && !path_is_valid(prefix))
+                return orb_call_fail(call, ORB_E_INVALID, "'%s' is not a configuration path", prefix);
+        orb_msg_get_bool(args, 3, &running);
+        if (!leaves)
+                return -ENOMEM;
+        r = store_list(cf->store, prefix, add_leaf, leaves);
+        if (!r && !running) {
+                if (!(s = session_of(cf, call, args, &err))) {
+                        json_decref(leaves);
+                        return err;
+                }
+                r = candidate_changes(s->cand, &ch);
+                for (size_t i = 0; !r && i < ch.n; i++) {
+                        const struct cfg_delta *dl = &ch.v[i];
+                        if (prefix[0] && !path_has_prefix(dl->path, prefix))
+                                continue;
+                        if (dl->has_new)
+                                r = add_leaf(dl->path, &dl->new, leaves);
+                        else
+                                json_object_del(leaves, dl->path); /* absent already: fine */
+                }
+                changes_deinit(&ch);
+        }
+        if (r) {
+                json_decref(leaves);
+                return r > 0 ? fail_store(call, cf, r) : r;
+        }
+        return reply_json_str(call, 1, leaves);
+}
+
+static int on_diff(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct session *s;
+        json_t *diff = NULL;
+        struct orb_msg *reply;
+        char *text;
+        int r, err = 0;
+
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        r = candidate_diff(s->cand, &diff);
+        if (r)
+                return r > 0 ? fail_store(call, cf, r) : r;
+        text = json_dumps(diff, JSON_COMPACT);
+        json_decref(diff);
+        if (!text)
+                return -ENOMEM;
+        reply = orb_call_reply_msg(call);
+        orb_msg_put_str(reply, 1, text);
+        orb_msg_put_u64(reply, 2, candidate_base(s->cand));
+        free(text);
+        return orb_call_reply(call, reply);
+}
+
+static int on_validate(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct validate_errors errs = VALIDATE_ERRORS_INIT;
+        struct orb_msg *reply;
+        struct session *s;
+        int r, err = 0;
+
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        r = candidate_validate(s->cand, &errs);
+        if (r == CANDIDATE_E_REFUSED)
+                r = fail_errors(call, "the candidate is not valid", &errs);
+        else if (r > 0)
+                r = fail_store(call, cf, r);
+        else if (r == 0) {
+                reply = orb_call_reply_msg(call);
+                orb_msg_put_u64(reply, 1, candidate_size(s->cand));
+                r = orb_call_reply(call, reply);
+        }
+        validate_errors_deinit(&errs);
+        return r;
+}
+
+static int on_history(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        uint64_t max = orb_msg_u64(args, 1, 20);
+        struct store_record *recs = NULL;
+        json_t *list = json_array();
+        size_t n = 0;
+        int r;
+
+        if (!list)
+                return -ENOMEM;
+        r = store_history(cf->store, max > 10000 ? 10000 : (unsigned)max, &recs, &n);
+        for (size_t i = 0; !r && i < n; i++) {
+                json_t *diff = json_loads(recs[i].diff, 0, NULL);
+                json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:I, s:o}", "id", (json_int_t)recs[i].id,
+                                                      "kind", store_kind_name(recs[i].kind), "author",
+                                                      recs[i].author, "message", recs[i].message, "time_us",
+                                                      (json_int_t)recs[i].time, "diff",
+                                                      diff ? diff : json_null()));
+        }
+        store_records_free(recs, n);
+        if (r) {
+                json_decref(list);
+                return r > 0 ? fail_store(call, cf, r) : r;
+        }
+        return reply_json_str(call, 1, list);
+}
+
+/* ---- changing the candidate ---- */
+
+static int on_set(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct orb_diag d = ORB_DIAG_INIT;
+        struct session *s;
+        int r, err = 0;
+
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        r = candidate_set(s->cand, orb_msg_str(args, F_PATH, ""), orb_msg_str(args, F_VALUE, ""), &d);
+        return r > 0 ? fail_diag(call, &d) : r;
+}
+
+static int on_delete(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct orb_diag d = ORB_DIAG_INIT;
+        struct session *s;
+        int r, err = 0;
+
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        r = candidate_delete(s->cand, orb_msg_str(args, F_PATH, ""), &d);
+        return r > 0 ? fail_diag(call, &d) : r;
+}
+
+static int on_discard(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct session *s;
+        int err = 0;
+
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        candidate_discard(s->cand);
+        return 0;
+}
+
+/* ---- commits ---- */
+
+static void arm_confirm_timer(struct config *cf);
+
+static void publish_commit(struct config *cf, uint64_t id, const char *kind, const char *author)
+{
+        json_t *v = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind, "author", author);
+        char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+        int r = text ? orb_conn_publish(cf->bus, "config.committed", text, strlen(text), false) : -ENOMEM;
+
+        if (r < 0 && r != -ORB_E_DENIED)
+                fprintf(stderr, "orb-config: unable to publish commit %llu: %s\n", (unsigned long long)id,
+                        orb_strerror(r));
+        free(text);
+        json_decref(v);
+}
+
+static int reply_commit(struct orb_call *call, uint64_t id, json_t *diff, usec_t confirm_by)
+{
+        struct orb_msg *reply = orb_call_reply_msg(call);
+        char *text = json_dumps(diff, JSON_COMPACT);
+
+        if (!text)
+                return -ENOMEM;
+        orb_msg_put_u64(reply, 1, id);
+        orb_msg_put_str(reply, 2, text);
+        orb_msg_put_u64(reply, 3, confirm_by / 1000);
+        free(text);
+        return orb_call_reply(call, reply);
+}
+
+static int commit_refused(struct orb_call *call, struct config *cf, struct session *s, int r,
+                          const struct validate_errors *errs)
+{
+        uint64_t now = 0;
+
+        if (r == CANDIDATE_E_REFUSED)
+                return fail_errors(call, "commit refused, nothing changed", errs);
+        if (r == CANDIDATE_E_CONFLICT) {
+                store_revision(cf->store, &now);
+                return orb_call_fail(call, ORB_E_INVALID,
+                                     "conflict: the running configuration is at revision %llu, this candidate was "
+                                     "taken at %llu; nothing changed (commit with rebase to apply it on top)",
+                                     (unsigned long long)now, (unsigned long long)candidate_base(s->cand));
+        }
+        return r > 0 ? fail_store(call, cf, r) : r;
+}
+
+static int on_commit(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct validate_errors errs = VALIDATE_ERRORS_INIT;
+        uint64_t confirm_s = orb_msg_u64(args, 3, 0), id = 0;
+        bool dry_run = false, rebase = false;
+        json_t *diff = NULL;
+        struct store_commit_info info = {.author = orb_call_peer(call), .message = orb_msg_str(args, 2, ""),
+                                         .kind = STORE_COMMIT, .time = now_real()};
+        struct session *s;
+        int r, err = 0;
+
+        orb_msg_get_bool(args, 4, &dry_run);
+        orb_msg_get_bool(args, 5, &rebase);
+        if (confirm_s > CONFIRM_MAX_S)
+                return orb_call_fail(call, ORB_E_INVALID, "confirm within at most %d s, not %llu", CONFIRM_MAX_S,
+                                     (unsigned long long)confirm_s);
+        if (!(s = session_of(cf, call, args, &err)))
+                return err;
+        if (rebase && (r = candidate_rebase(s->cand)) != 0)
+                return commit_refused(call, cf, s, r, &errs);
+        if (confirm_s)
+                info.confirm_deadline = info.time + confirm_s * USEC_PER_SEC;
+        r = candidate_diff(s->cand, &diff);
+        if (!r)
+                r = dry_run ? candidate_validate(s->cand, &errs) : candidate_commit(s->cand, &info, &id, &errs);
+        if (r) {
+                json_decref(diff);
+                r = commit_refused(call, cf, s, r, &errs);
+                validate_errors_deinit(&errs);
+                return r;
+        }
+        r = reply_commit(call, id, diff, dry_run ? 0 : info.confirm_deadline);
+        json_decref(diff);
+        if (!dry_run) {
+                publish_commit(cf, id, "commit", info.author);
+                arm_confirm_timer(cf);
+        }
+        return r;
+}
+
+static int on_confirm(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct store_pending p;
+        struct orb_msg *reply;
+        int r;
+
+        (void)args;
+        if (store_pending_get(cf->store, &p) == STORE_E_NOT_FOUND)
+                return orb_call_fail(call, ORB_E_INVALID, "no commit awaits confirmation");
+        r = config_confirm(cf->store);
+        if (r == CANDIDATE_E_NO_PENDING)
+                return orb_call_fail(call, ORB_E_INVALID, "no commit awaits confirmation");
+        if (r)
+                return r > 0 ? fail_store(call, cf, r) : r;
+        arm_confirm_timer(cf);
+        reply = orb_call_reply_msg(call);
+        orb_msg_put_u64(reply, 1, p.commit_id);
+        return orb_call_reply(call, reply);
+}
+
+static int on_rollback(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct validate_errors errs = VALIDATE_ERRORS_INIT;
+        struct store_commit_info info = {.author = orb_call_peer(call), .message = orb_msg_str(args, 2, ""),
+                                         .kind = STORE_ROLLBACK, .time = now_real()};
+        struct orb_msg *reply;
+        uint64_t to, id = 0;
+        int r;
+
+        if (orb_msg_get_u64(args, 1, &to) < 0)
+                return orb_call_fail(call, ORB_E_INVALID, "rollback needs the commit to go back to");
+        r = config_rollback(&cf->schemas, cf->store, to, &info, &id, &errs);
+        if (r == CANDIDATE_E_REFUSED)
+                r = fail_errors(call, "the rollback would not be valid under the current schemas", &errs);
+        else if (r)
+                r = r > 0 ? fail_store(call, cf, r) : r;
+        validate_errors_deinit(&errs);
+        if (r)
+                return r;
+        publish_commit(cf, id, "rollback", info.author);
+        reply = orb_call_reply_msg(call);
+        orb_msg_put_u64(reply, 1, id);
+        return orb_call_reply(call, reply);
+}
+
+static int on_status(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        struct orb_msg *reply = orb_call_reply_msg(call);
+        struct store_pending p = {0};
+        uint64_t rev = 0;
+
+        (void)args;
+        store_revision(cf->store, &rev);
+        if (store_pending_get(cf->store, &p) != 0)
+                p = (struct store_pending){0};
+        orb_msg_put_u64(reply, 1, rev);
+        orb_msg_put_u64(reply, 2, p.commit_id);
+        orb_msg_put_u64(reply, 3, p.deadline / 1000);
+        orb_msg_put_u64(reply, 4, cf->n_sessions);
+        return orb_call_reply(call, reply);
+}
+
+/* ---- the confirm deadline ---- */
+
+/* Rolls back an unconfirmed commit whose deadline passed (also right
+ * after a restart), then sets the timer for the next deadline, if any. */
+static void check_pending(struct config *cf)
+{
+        struct validate_errors errs = VALIDATE_ERRORS_INIT;
+        uint64_t rolled_back = 0;
+        int r = config_check_pending(&cf->schemas, cf->store, now_real(), &rolled_back, &errs);
+
+        if (r) {
+                char *text = validate_errors_format(&errs);
+                fprintf(stderr, "orb-config: the automatic rollback failed (%d): %s\n", r, text ? text : "");
+                free(text);
+        } else if (rolled_back) {
+                printf("orb-config: unconfirmed commit rolled back by commit %llu\n",
+                       (unsigned long long)rolled_back);
+                fflush(stdout);
+                if (cf->bus)
+                        publish_commit(cf, rolled_back, "confirm-timeout", "orb-config");
+        }
+        validate_errors_deinit(&errs);
+        arm_confirm_timer(cf);
+}
+
+static void arm_confirm_timer(struct config *cf)
+{
+        struct itimerspec when = {0};
+        struct store_pending p;
+
+        if (store_pending_get(cf->store, &p) == 0) {
+                usec_t now = now_real();
+                usec_t left = p.deadline > now ? p.deadline - now : 1;
+                when.it_value.tv_sec = (time_t)(left / USEC_PER_SEC);
+                when.it_value.tv_nsec = (long)(left % USEC_PER_SEC) * 1000;
+        }
+        timerfd_settime(cf->timer_fd, 0, &when, NULL);
+}
+
+/* ---- start-up ---- */
+
+static int load_schemas(struct schema_set *s, const char *dir)
+{
+        struct orb_diag d = ORB_DIAG_INIT;
+        struct dirent **names = NULL;
+        char path[4096], msg[1024];
+        int n = scandir(dir, &names, NULL, alphasort), r = 0;
+
+        if (n < 0) {
+                fprintf(stderr, "orb-config: cannot read the schema directory %s: %s\n", dir, strerror(errno));
+                return -1;
+        }
+        for (int i = 0; i < n; i++) {
+                size_t len = strlen(names[i]->d_name);
+                if (!r && len > 5 && !strcmp(names[i]->d_name + len - 5, ".yaml")) {
+                        snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+                        if (schema_set_add_file(s, path, &d) != 0) {
+                                fprintf(stderr, "orb-config: %s\n", diag_format(&d, msg, sizeof(msg)));
+                                r = -1;
+                        }
+                }
+                free(names[i]);
+        }
+        free(names);
+        if (!r && schema_set_link(s, &d) != 0) {
+                fprintf(stderr, "orb-config: %s\n", diag_format(&d, msg, sizeof(msg)));
+                r = -1;
+        }
+        return r;
+}
+
+static int usage(void)
+{
+        fprintf(stderr, "usage: orb-config --schemas DIR --store FILE [--history N]\n");
+        return 100;
+}
+
+static int serve(struct config *cf)
+{
+        static const struct orb_handler handlers[] = {
+                {"get", on_get},           {"show", on_show},       {"set", on_set},
+                {"delete", on_delete},     {"diff", on_diff},       {"validate", on_validate},
+                {"discard", on_discard},   {"commit", on_commit},   {"confirm", on_confirm},
+                {"rollback", on_rollback}, {"history", on_history}, {"status", on_status},
+                {0}};
+        int r;
+
+        if ((r = orb_conn_open(&cf->bus)) < 0 ||
+            (r = orb_conn_serve(cf->bus, "config", "1.0", contract, handlers, cf, NULL)) < 0 ||
+            (r = orb_conn_ready(cf->bus)) < 0) {
+                fprintf(stderr, "orb-config: bus: %s\n", orb_strerror(r));
+                return 111;
+        }
+        for (;;) {
+                struct pollfd pf[2] = {{orb_conn_fd(cf->bus), POLLIN, 0}, {cf->timer_fd, POLLIN, 0}};
+                uint64_t ticks;
+
+                if (poll(pf, 2, -1) < 0 && errno != EINTR)
+                        return 111;
+                if (pf[1].revents & POLLIN) {
+                        if (read(cf->timer_fd, &ticks, sizeof(ticks)) > 0)
+                                check_pending(cf);
+                }
+                r = orb_conn_dispatch(cf->bus, 0);
+                if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT) {
+                        fprintf(stderr, "orb-config: bus: %s\n", orb_strerror(r));
+                        return r == -EPIPE ? 0 : 111;
+                }
+        }
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"schemas", required_argument, NULL, 's'},
+                {"store", required_argument, NULL, 'f'},
+                {"history", required_argument, NULL, 'n'},
+                {0}};
+        struct store_options so = {0};
+        static struct config cf = {.schemas = SCHEMA_SET_INIT, .timer_fd = -1};
+        const char *schemas = NULL, *file = NULL;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+                if (c == 's')
+                        schemas = optarg;
+                else if (c == 'f')
+                        file = optarg;
+                else if (c == 'n' && atoi(optarg) > 0)
+                        so.history_max = (unsigned)atoi(optarg);
+                else
+                        return usage();
+        }
+        if (!schemas || !file || optind != argc)
+                return usage();
+        if (load_schemas(&cf.schemas, schemas) < 0)
+                return 1;
+        r = store_open(file, &so, &cf.store);
+        if (r) {
+                fprintf(stderr, "orb-config: cannot open the store %s: %s\n", file,
+                        r < 0 ? strerror(-r) : "not a configuration store (or a newer format)");
+                return 1;
+        }
+        cf.timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (cf.timer_fd < 0)
+                return 111;
+        check_pending(&cf); /* a deadline that passed while we were down */
+        r = serve(&cf);
+        store_free(cf.store);
+        schema_set_deinit(&cf.schemas);
+        return r;
+}

@@ -1,0 +1,103 @@
+#!/bin/bash
+# orb-config through orbctl: sessions, commit, schema errors, conflicts,
+# history and rollback, confirmed commits (also across a restart).
+source "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: $TEST_NAME needs root (the service runs as daemon)"; exit 0; }
+CFG=$T/cfg
+SCHEMAS=$ORB_SRC/examples/demo/config
+mkdir -p "$CFG" && chown daemon "$CFG"
+manifest config <<EOF
+command: [$ORB_BIN/src/services/config/orb-config, --schemas, $SCHEMAS, --store, $CFG/config.db, --history, "50"]
+user: daemon
+capabilities: [provide:config, publish:config]
+readiness: notify
+sandbox: {read-only: [$ORB_BIN, $SCHEMAS], read-write: [$CFG]}
+EOF
+orb_start
+wait_state config running 10
+cfg() { ctl config "$@"; }
+# refused CMD...: the command must fail (exit 1) and print its reason
+refused() { set +e; out=$("$ORBCTL" config "$@" 2>&1); rc=$?; set -e; [ $rc = 1 ] || fail "config $* exited $rc: $out"; }
+
+# A candidate: set, get, diff, commit.
+expect_eq "empty" "$(cfg show)" ""
+cfg set system.hostname gw-1
+expect_eq "get from the candidate" "$(cfg get system.hostname)" "gw-1 (candidate)"
+expect_eq "a default" "$(cfg get system.greeting)" "hello (default)"
+expect_eq "running is untouched" "$(cfg show --running)" ""
+expect_eq "diff" "$(cfg diff)" "+ system.hostname = \"gw-1\""
+expect_match "dry run" "$(cfg commit --dry-run)" "dry run: valid; nothing committed"
+expect_eq "a dry run commits nothing" "$(ctl --json config status | jq .revision)" 0
+expect_match "commit" "$(cfg commit -m first)" "committed 1$"
+expect_eq "running" "$(cfg show --running)" "system.hostname = \"gw-1\""
+expect_eq "get from running" "$(cfg get system.hostname)" "gw-1 (running)"
+expect_eq "nothing left to commit" "$(cfg diff)" "no changes"
+
+# Schema violations name the path and the rule; nothing is stored.
+refused set net.iface[eth0].mtu 20000
+expect_match "range" "$out" "net.iface\[eth0\].mtu.*68.*9000"
+refused set system.hostname "Bad Name"
+expect_match "pattern" "$out" "system.hostname"
+refused set net.nosuch 1
+expect_match "unknown node" "$out" "net.nosuch"
+cfg set net.iface[eth0].mtu 1400             # mode is required
+cfg set net.iface[eth0].bridge br9           # and br9 does not exist
+refused commit -m broken
+expect_match "required leaf" "$out" "net.iface\[eth0\].mode"
+expect_match "dangling ref" "$out" "br9"
+expect_eq "a refused commit changes nothing" "$(ctl --json config status | jq .revision)" 1
+cfg set net.iface[eth0].mode static
+cfg set net.bridge[br9].name br9
+expect_match "fixed" "$(cfg commit -m 'eth0 on br9')" "committed 2$"
+cfg delete net.bridge[br9]                    # still referenced by eth0
+refused commit -m 'drop br9'
+expect_match "a referenced entry" "$out" "net.iface\[eth0\].bridge"
+cfg discard
+expect_eq "discarded" "$(cfg diff)" "no changes"
+
+# Two sessions: the second commit conflicts, and goes through rebased.
+cfg --session a set system.greeting hi
+cfg --session b set system.log-level debug
+expect_match "session a" "$(cfg --session a commit -m a)" "committed 3$"
+refused --session b commit -m b
+expect_match "conflict" "$out" "conflict: the running configuration is at revision 3"
+expect_match "rebased" "$(cfg --session b commit --rebase -m b)" "committed 4$"
+expect_eq "both changes" "$(cfg show system --running | grep -c 'greeting\|log-level')" 2
+
+# History and rollback (itself a commit).
+expect_eq "history" "$(ctl --json config history | jq -c '[.[] | .id]')" "[4,3,2,1]"
+expect_match "rollback" "$(cfg rollback 2 -m undo)" "committed 5$"
+expect_eq "back to commit 2" "$(cfg get system.greeting)" "hello (default)"
+expect_eq "rollback kind" "$(ctl --json config history -n 1 | jq -r '.[0].kind')" rollback
+refused rollback 99
+expect_match "no such commit" "$out" "no such commit"
+
+# Confirmed commits: confirmed, timed out, and timed out across a restart.
+cfg set system.greeting kept
+cfg commit --confirm 30s -m keep >/dev/null
+expect_eq "pending" "$(ctl --json config status | jq .pending_id)" 6
+cfg confirm
+expect_eq "confirmed" "$(ctl --json config status | jq .pending_id)" 0
+cfg set system.greeting lost
+cfg commit --confirm 1s -m lose >/dev/null
+wait_for "the automatic rollback" 10 bash -c "[ \"\$($ORBCTL config get system.greeting)\" = 'kept (running)' ]"
+expect_eq "rolled back by a commit" "$(ctl --json config history -n 1 | jq -r '.[0].kind')" confirm-timeout
+cfg set system.greeting gone
+cfg commit --confirm 2s -m 'lost in a restart' >/dev/null
+ctl stop config >/dev/null
+sleep 3
+ctl start config >/dev/null
+wait_state config running 10
+expect_eq "rolled back after the restart" "$(cfg get system.greeting)" "kept (running)"
+
+# Malformed requests get clear errors.
+set +e
+out=$("$ORBCTL" call config set '{"session": "", "path": 5, "value": "x"}' 2>&1); rc=$?
+set -e
+[ $rc != 0 ] || fail "a number for a string field was taken"
+expect_match "type error" "$out" "path"
+refused set 'net..iface' 1
+expect_match "bad path" "$out" "net..iface"
+set +e; "$ORBCTL" config rollback abc >/dev/null 2>&1; rc=$?; set -e
+expect_eq "usage" "$rc" 100
+pass
