@@ -7,12 +7,28 @@ CFG=$T/cfg
 SCHEMAS=$ORB_SRC/examples/demo/config
 mkdir -p "$CFG" && chown daemon "$CFG"
 manifest config <<EOF
-command: [$ORB_BIN/src/services/config/orb-config, --schemas, $SCHEMAS, --store, $CFG/config.db, --history, "50"]
+command: [$ORB_BIN/src/services/config/orb-config, --schemas, $SCHEMAS, --store, $CFG/config.db, --history, "50",
+          --veto-timeout, 2s]
 user: daemon
 capabilities: [provide:config, publish:config]
 readiness: notify
 sandbox: {read-only: [$ORB_BIN, $SCHEMAS], read-write: [$CFG]}
 EOF
+# Subscribers, started later: NAME SUBTREE MODE
+sub() {
+        manifest "$1" <<EOF
+command: [$ORB_BIN/tests/orb-config-sub, $1, $2, $3]
+capabilities: [call:config:r]
+requires: [config]
+readiness: notify
+restart: never
+enabled: false
+EOF
+}
+sub ok-sub system.greeting accept
+sub no-sub net.iface refuse
+sub silent-sub net.bridge silent
+sub crash-sub system.log-level crash
 orb_start
 wait_state config running 10
 cfg() { ctl config "$@"; }
@@ -89,6 +105,34 @@ sleep 3
 ctl start config >/dev/null
 wait_state config running 10
 expect_eq "rolled back after the restart" "$(cfg get system.greeting)" "kept (running)"
+
+# Subscribers check commits that touch their subtree: accept, refuse,
+# say nothing (timeout), crash; a refused commit changes nothing.
+for s in ok-sub no-sub silent-sub crash-sub; do ctl enable $s >/dev/null; ctl start $s >/dev/null 2>&1 || true; wait_log $s "subscribed" 10; done
+cfg set system.greeting checked
+expect_match "dry run names who is asked" "$(cfg commit --dry-run)" "subscribers asked: ok-sub"
+out=$(cfg commit -m checked)
+expect_match "accepted" "$out" "committed [0-9]+$"
+id=$(sed -n 's/^committed //p' <<<"$out")
+wait_log ok-sub "sub ok-sub: outcome committed $id" 5
+rev=$(ctl --json config status | jq .revision)
+cfg set net.iface[eth0].mtu 1280
+refused commit -m vetoed
+expect_match "refused, naming who and why" "$out" "refused by no-sub: policy says no"
+expect_eq "a vetoed commit changes nothing" "$(ctl --json config status | jq .revision)" "$rev"
+wait_log no-sub "sub no-sub: outcome refused: refused by no-sub" 5
+cfg discard
+cfg set net.bridge[br2].name br2
+refused commit -m timeout
+expect_match "timeout" "$out" "no answer in time from silent-sub"
+cfg discard
+cfg set system.log-level warn
+refused commit -m crash
+expect_match "a subscriber that crashed" "$out" "no answer in time from crash-sub"
+wait_state crash-sub failed 5
+expect_eq "still nothing changed" "$(ctl --json config status | jq .revision)" "$rev"
+# The silent and crashed ones lost their subscriptions: commits go through.
+expect_match "no stale veto" "$(cfg commit -m 'after them')" "committed [0-9]+$"
 
 # Malformed requests get clear errors.
 set +e

@@ -124,8 +124,8 @@ int orb_client_notify(struct orb_client *cl, struct orb_msg *req, bool wait);
 
 /* A handler replies with orb_call_reply() before it returns, or returns
  * an error status (-ORB_E_*), which is sent for it; returning 0 without a
- * reply sends an empty one.  (Replying later, from another event, is not
- * supported yet.)  Oneway methods get no reply. */
+ * reply sends an empty one -- unless it deferred the call (below) to
+ * reply later, from another event.  Oneway methods get no reply. */
 typedef int (*orb_method_fn)(struct orb_call *call, const struct orb_msg *args, void *userdata);
 
 struct orb_handler {
@@ -144,6 +144,20 @@ int orb_conn_serve(struct orb_conn *c, const char *type, const char *version, co
 /* The reply to fill in (its header is set); send it with orb_call_reply. */
 struct orb_msg *orb_call_reply_msg(struct orb_call *call);
 int orb_call_reply(struct orb_call *call, struct orb_msg *reply);
+/*
+ * orb_call_defer() - keep @call (inside its handler) to answer it later:
+ * the handler returns and nothing is sent yet.  The returned call is
+ * finished by exactly one orb_call_reply() / orb_call_fail() (with
+ * orb_call_reply_msg() as usual) or orb_call_drop(), which free it.
+ * Return: the deferred call, NULL (no memory, a oneway or answered call).
+ */
+struct orb_call *orb_call_defer(struct orb_call *call);
+/* Is the caller still connected?  (A deferred call's reply to a closed
+ * channel fails with -EPIPE.) */
+bool orb_call_is_alive(const struct orb_call *call);
+/* Finishes a deferred call without a reply. */
+void orb_call_drop(struct orb_call *call);
+
 /* Replies with an error: @status (ORB_E_*, e.g. ORB_E_INVALID) and a
  * message for people (ORB_T_MESSAGE), which orbctl prints. */
 int orb_call_fail(struct orb_call *call, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

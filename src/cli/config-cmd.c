@@ -293,7 +293,10 @@ static int cmd_commit(struct config_cli *cli, int argc, char **argv)
                 json_object_set(reply, "diff", diff ? diff : json_null());
                 print_json(reply);
         } else {
+                const char *asked = json_string_value(json_object_get(reply, "asked"));
                 print_diff(diff);
+                if (asked && asked[0])
+                        printf("subscribers asked: %s\n", asked);
                 if (dry_run)
                         puts(diff_is_empty(diff) ? "dry run: no changes" : "dry run: valid; nothing committed");
                 else

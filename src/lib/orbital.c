@@ -85,6 +85,8 @@ struct srv_channel {
         uint64_t n_rate_dropped;
         char peer[64];
         uint32_t peer_uid;
+        unsigned n_deferred;    /* deferred calls still holding it */
+        bool is_closed;         /* closed, kept for those calls */
 };
 
 struct orb_call {
@@ -92,6 +94,8 @@ struct orb_call {
         const struct orb_method *method;
         uint32_t id;
         bool has_replied;
+        bool is_deferred;       /* handed over by orb_call_defer() */
+        bool is_heap;           /* the deferred copy: freed once finished */
 };
 
 struct subscription {
@@ -233,6 +237,8 @@ static void channel_close(struct srv_channel *ch)
 {
         struct orb_conn *c = ch->c;
 
+        if (ch->is_closed)
+                return;
         for (struct srv_channel **pp = &c->channels; *pp; pp = &(*pp)->next) {
                 if (*pp == ch) {
                         *pp = ch->next;
@@ -242,7 +248,48 @@ static void channel_close(struct srv_channel *ch)
         epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, ch->fd, NULL);
         shutdown(ch->fd, SHUT_RDWR); /* orbitald's copy would keep it open for the client */
         close(ch->fd);
-        free(ch);
+        ch->fd = -1;
+        ch->is_closed = true;
+        if (!ch->n_deferred)
+                free(ch);
+}
+
+/* A deferred call is finished: the channel goes with the last one. */
+static void call_release(struct orb_call *call)
+{
+        struct srv_channel *ch = call->ch;
+
+        if (!call->is_heap)
+                return;
+        free(call);
+        if (--ch->n_deferred == 0 && ch->is_closed)
+                free(ch);
+}
+
+struct orb_call *orb_call_defer(struct orb_call *call)
+{
+        struct orb_call *copy;
+
+        if (call->is_heap || call->has_replied || call->method->is_oneway)
+                return NULL;
+        copy = malloc(sizeof(*copy));
+        if (!copy)
+                return NULL;
+        *copy = *call;
+        copy->is_heap = true;
+        call->is_deferred = true;
+        call->ch->n_deferred++;
+        return copy;
+}
+
+bool orb_call_is_alive(const struct orb_call *call)
+{
+        return !call->ch->is_closed;
+}
+
+void orb_call_drop(struct orb_call *call)
+{
+        call_release(call);
 }
 
 static void on_channel_open(struct orb_conn *c, struct orb_msg *m)
@@ -318,6 +365,8 @@ static void send_status(struct srv_channel *ch, uint32_t id, int status, const c
 {
         struct orb_msg *m = ch->c->reply;
 
+        if (ch->is_closed)
+                return;
         orb_msg_reset(m, ORB_MSG_REPLY);
         orb_msg_hdr(m)->id = id;
         orb_msg_hdr(m)->status = (uint32_t)-status;
@@ -335,14 +384,13 @@ struct orb_msg *orb_call_reply_msg(struct orb_call *call)
         return m;
 }
 
-int orb_call_reply(struct orb_call *call, struct orb_msg *reply)
+static int call_send_reply(struct orb_call *call, struct orb_msg *reply)
 {
         char err[160];
         int r;
 
-        if (call->has_replied || call->method->is_oneway)
-                return -EALREADY;
-        call->has_replied = true;
+        if (call->ch->is_closed)
+                return -EPIPE;
         if (reply->error)
                 return send_status(call->ch, call->id, -ORB_E_SERVICE, "the service's reply could not be built"),
                        reply->error;
@@ -356,6 +404,18 @@ int orb_call_reply(struct orb_call *call, struct orb_msg *reply)
                 }
         }
         return channel_send(call->ch, reply);
+}
+
+int orb_call_reply(struct orb_call *call, struct orb_msg *reply)
+{
+        int r;
+
+        if (call->has_replied || call->is_deferred || call->method->is_oneway)
+                return -EALREADY;
+        call->has_replied = true;
+        r = call_send_reply(call, reply);
+        call_release(call);
+        return r;
 }
 
 int orb_call_fail(struct orb_call *call, int status, const char *fmt, ...)
@@ -426,7 +486,7 @@ static void handle_call(struct srv_channel *ch, struct orb_msg *m)
                 return;
         }
         r = ch->svc->fns[call.method - k->methods](&call, m, ch->svc->userdata);
-        if (oneway || call.has_replied)
+        if (oneway || call.has_replied || call.is_deferred)
                 return;
         if (r < 0) /* an ORB_E_* status is sent as it is; anything else is the service's failure */
                 send_status(ch, h->id, r <= -ORB_E_BASE && r > -ORB_E__MAX ? r : -ORB_E_SERVICE, NULL);

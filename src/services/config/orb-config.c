@@ -12,7 +12,10 @@
  * after a restart the deadline is read back and still honoured.
  * Committed changes are published on the topic "config.committed".
  *
- *   orb-config --schemas DIR --store FILE [--history N]
+ *   orb-config --schemas DIR --store FILE [--history N] [--veto-timeout DURATION]
+ *
+ * Subscribers (veto.c) are asked to check each commit touching their
+ * subtree; the commit waits for them (at most --veto-timeout, 5s).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <orbital/orbital.h>
 
 #include "config/candidate.h"
+#include "config/veto.h"
 #include "util/time.h"
 
 static const char contract[] =
@@ -39,11 +43,14 @@ static const char contract[] =
         "method validate@6 read (session: str@1) -> (changes: u64@1)\n"
         "method discard@7 write (session: str@1) -> ()\n"
         "method commit@8 write (session: str@1, message: str@2, confirm_s: u64@3, dry_run: bool@4, "
-        "rebase: bool@5) -> (id: u64@1, diff: str@2, confirm_by_ms: u64@3)\n"
+        "rebase: bool@5) -> (id: u64@1, diff: str@2, confirm_by_ms: u64@3, asked: str@4)\n"
         "method confirm@9 write () -> (id: u64@1)\n"
         "method rollback@10 write (to: u64@1, message: str@2) -> (id: u64@1)\n"
         "method history@11 read (max: u64@1) -> (history: str@1)\n"
-        "method status@12 read () -> (revision: u64@1, pending_id: u64@2, confirm_by_ms: u64@3, sessions: u64@4)\n";
+        "method status@12 read () -> (revision: u64@1, pending_id: u64@2, confirm_by_ms: u64@3, sessions: u64@4)\n"
+        "method subscribe@13 read (subtree: str@1, name: str@2) -> (id: u64@1)\n"
+        "method next@14 read (id: u64@1) -> (kind: str@1, token: u64@2, diff: str@3, author: str@4, outcome: str@5)\n"
+        "method verdict@15 read (token: u64@1, accept: bool@2, reason: str@3) -> ()\n";
 
 enum { F_SESSION = 1, F_PATH = 2, F_VALUE = 3 };
 
@@ -54,6 +61,17 @@ struct session {
         char key[192];          /* "peer/name" */
         struct candidate *cand;
         usec_t last_used;
+        bool is_locked;         /* its commit is being checked by subscribers */
+};
+
+/* A commit held while its subscribers check it. */
+struct held_commit {
+        struct orb_call *call;  /* deferred */
+        struct session *session;
+        char *author, *message;
+        uint64_t confirm_s;
+        json_t *diff;
+        uint64_t token;
 };
 
 struct config {
@@ -63,6 +81,9 @@ struct config {
         int timer_fd;            /* fires at the pending confirm's deadline */
         struct session sessions[SESSIONS_MAX];
         unsigned n_sessions;
+        struct veto veto;
+        usec_t veto_timeout;
+        struct held_commit held; /* .call NULL: none */
 };
 
 /* ---- sessions ---- */
@@ -93,8 +114,12 @@ static struct session *session_of(struct config *cf, struct orb_call *call, cons
         for (unsigned i = 0; i < cf->n_sessions; i++) {
                 if (!strcmp(cf->sessions[i].key, key))
                         s = &cf->sessions[i];
-                if (!oldest || cf->sessions[i].last_used < oldest->last_used)
+                if (!cf->sessions[i].is_locked && (!oldest || cf->sessions[i].last_used < oldest->last_used))
                         oldest = &cf->sessions[i];
+        }
+        if (!s && cf->n_sessions == SESSIONS_MAX && !oldest) {
+                *err = -ORB_E_LIMIT;
+                return NULL;
         }
         if (!s) {
                 s = cf->n_sessions < SESSIONS_MAX ? &cf->sessions[cf->n_sessions++] : oldest;
@@ -143,6 +168,11 @@ static int fail_store(struct orb_call *call, struct config *cf, int r)
                 return orb_call_fail(call, ORB_E_INVALID, "that commit is older than the history kept");
         return orb_call_fail(call, ORB_E_SERVICE, "the store failed: %s",
                              r < 0 ? strerror(-r) : store_errmsg(cf->store));
+}
+
+static int session_busy(struct orb_call *call)
+{
+        return orb_call_fail(call, ORB_E_AGAIN, "this session's commit is being checked by its subscribers");
 }
 
 static int reply_json_str(struct orb_call *call, uint16_t tag, json_t *v)
@@ -325,6 +355,8 @@ static int on_set(struct orb_call *call, const struct orb_msg *args, void *userd
 
         if (!(s = session_of(cf, call, args, &err)))
                 return err;
+        if (s->is_locked)
+                return session_busy(call);
         r = candidate_set(s->cand, orb_msg_str(args, F_PATH, ""), orb_msg_str(args, F_VALUE, ""), &d);
         return r > 0 ? fail_diag(call, &d) : r;
 }
@@ -338,6 +370,8 @@ static int on_delete(struct orb_call *call, const struct orb_msg *args, void *us
 
         if (!(s = session_of(cf, call, args, &err)))
                 return err;
+        if (s->is_locked)
+                return session_busy(call);
         r = candidate_delete(s->cand, orb_msg_str(args, F_PATH, ""), &d);
         return r > 0 ? fail_diag(call, &d) : r;
 }
@@ -350,6 +384,8 @@ static int on_discard(struct orb_call *call, const struct orb_msg *args, void *u
 
         if (!(s = session_of(cf, call, args, &err)))
                 return err;
+        if (s->is_locked)
+                return session_busy(call);
         candidate_discard(s->cand);
         return 0;
 }
@@ -371,7 +407,7 @@ static void publish_commit(struct config *cf, uint64_t id, const char *kind, con
         json_decref(v);
 }
 
-static int reply_commit(struct orb_call *call, uint64_t id, json_t *diff, usec_t confirm_by)
+static int reply_commit(struct orb_call *call, uint64_t id, const json_t *diff, usec_t confirm_by, const char *asked)
 {
         struct orb_msg *reply = orb_call_reply_msg(call);
         char *text = json_dumps(diff, JSON_COMPACT);
@@ -381,6 +417,7 @@ static int reply_commit(struct orb_call *call, uint64_t id, json_t *diff, usec_t
         orb_msg_put_u64(reply, 1, id);
         orb_msg_put_str(reply, 2, text);
         orb_msg_put_u64(reply, 3, confirm_by / 1000);
+        orb_msg_put_str(reply, 4, asked);
         free(text);
         return orb_call_reply(call, reply);
 }
@@ -402,15 +439,101 @@ static int commit_refused(struct orb_call *call, struct config *cf, struct sessi
         return r > 0 ? fail_store(call, cf, r) : r;
 }
 
+/* Makes the commit and answers @call, committed (*@id) or refused (*@id
+ * 0).  Return: 0, or -errno when no answer could be sent. */
+static int commit_now(struct config *cf, struct orb_call *call, struct session *s, const char *author,
+                      const char *message, uint64_t confirm_s, const json_t *diff, const char *asked, uint64_t *id)
+{
+        struct validate_errors errs = VALIDATE_ERRORS_INIT;
+        struct store_commit_info info = {.author = author, .message = message, .kind = STORE_COMMIT,
+                                         .time = now_real()};
+        int r;
+
+        if (confirm_s)
+                info.confirm_deadline = info.time + confirm_s * USEC_PER_SEC;
+        *id = 0;
+        r = candidate_commit(s->cand, &info, id, &errs);
+        if (r) {
+                *id = 0;
+                r = commit_refused(call, cf, s, r, &errs);
+                validate_errors_deinit(&errs);
+                return r;
+        }
+        reply_commit(call, *id, diff, info.confirm_deadline, asked);
+        publish_commit(cf, *id, "commit", author);
+        arm_confirm_timer(cf);
+        return 0;
+}
+
+static void held_free(struct held_commit *h)
+{
+        free(h->author);
+        free(h->message);
+        json_decref(h->diff);
+        *h = (struct held_commit){0};
+}
+
+/* The subscribers' answer to a held commit. */
+static void on_checked(void *ctx, bool accepted, const char *why)
+{
+        struct config *cf = ctx;
+        struct held_commit h = cf->held;
+        char outcome[600];
+        uint64_t id = 0;
+
+        cf->held = (struct held_commit){0};
+        h.session->is_locked = false;
+        if (!accepted) {
+                orb_call_fail(h.call, ORB_E_INVALID, "commit refused, nothing changed: %s", why);
+                snprintf(outcome, sizeof(outcome), "refused: %s", why);
+        } else if (commit_now(cf, h.call, h.session, h.author, h.message, h.confirm_s, h.diff, "", &id), id) {
+                snprintf(outcome, sizeof(outcome), "committed %llu", (unsigned long long)id);
+        } else {
+                snprintf(outcome, sizeof(outcome), "refused: the commit failed after the check");
+        }
+        veto_outcome(&cf->veto, h.token, outcome);
+        held_free(&h);
+}
+
+/* Asks the subscribers of what @ch touches; the commit waits for them. */
+static int hold_commit(struct config *cf, struct orb_call *call, struct session *s, const struct orb_msg *args,
+                       const struct cfg_changes *ch, json_t *diff)
+{
+        struct held_commit h = {.session = s, .confirm_s = orb_msg_u64(args, 3, 0), .diff = json_incref(diff)};
+        char *text = json_dumps(diff, JSON_COMPACT);
+        int r;
+
+        h.author = strdup(orb_call_peer(call));
+        h.message = strdup(orb_msg_str(args, 2, ""));
+        if (!text || !h.author || !h.message) {
+                free(text);
+                held_free(&h);
+                return -ENOMEM;
+        }
+        r = veto_begin(&cf->veto, ch, text, h.author, cf->veto_timeout, on_checked, cf, &h.token);
+        free(text);
+        if (r == -EBUSY) {
+                held_free(&h);
+                return orb_call_fail(call, ORB_E_AGAIN, "another commit is being checked by its subscribers");
+        }
+        if (r <= 0 || !(h.call = orb_call_defer(call))) {
+                held_free(&h);
+                return r < 0 ? r : -ENOMEM;
+        }
+        s->is_locked = true;
+        cf->held = h;
+        return 0;
+}
+
 static int on_commit(struct orb_call *call, const struct orb_msg *args, void *userdata)
 {
         struct config *cf = userdata;
         struct validate_errors errs = VALIDATE_ERRORS_INIT;
+        struct cfg_changes ch = CFG_CHANGES_INIT;
         uint64_t confirm_s = orb_msg_u64(args, 3, 0), id = 0;
         bool dry_run = false, rebase = false;
         json_t *diff = NULL;
-        struct store_commit_info info = {.author = orb_call_peer(call), .message = orb_msg_str(args, 2, ""),
-                                         .kind = STORE_COMMIT, .time = now_real()};
+        char asked[512];
         struct session *s;
         int r, err = 0;
 
@@ -421,26 +544,80 @@ static int on_commit(struct orb_call *call, const struct orb_msg *args, void *us
                                      (unsigned long long)confirm_s);
         if (!(s = session_of(cf, call, args, &err)))
                 return err;
+        if (s->is_locked)
+                return session_busy(call);
         if (rebase && (r = candidate_rebase(s->cand)) != 0)
                 return commit_refused(call, cf, s, r, &errs);
-        if (confirm_s)
-                info.confirm_deadline = info.time + confirm_s * USEC_PER_SEC;
         r = candidate_diff(s->cand, &diff);
         if (!r)
-                r = dry_run ? candidate_validate(s->cand, &errs) : candidate_commit(s->cand, &info, &id, &errs);
+                r = candidate_validate(s->cand, &errs); /* before anyone is asked */
+        if (!r)
+                r = candidate_changes(s->cand, &ch);
         if (r) {
                 json_decref(diff);
+                changes_deinit(&ch);
                 r = commit_refused(call, cf, s, r, &errs);
                 validate_errors_deinit(&errs);
                 return r;
         }
-        r = reply_commit(call, id, diff, dry_run ? 0 : info.confirm_deadline);
+        veto_who(&cf->veto, &ch, asked, sizeof(asked));
+        if (dry_run)
+                r = reply_commit(call, 0, diff, 0, asked);
+        else if (asked[0])
+                r = hold_commit(cf, call, s, args, &ch, diff);
+        else
+                r = commit_now(cf, call, s, orb_call_peer(call), orb_msg_str(args, 2, ""), confirm_s, diff, "", &id);
         json_decref(diff);
-        if (!dry_run) {
-                publish_commit(cf, id, "commit", info.author);
-                arm_confirm_timer(cf);
-        }
+        changes_deinit(&ch);
         return r;
+}
+
+/* ---- subscribers ---- */
+
+static int on_subscribe(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        const char *subtree = orb_msg_str(args, 1, ""), *name = orb_msg_str(args, 2, "");
+        struct orb_msg *reply;
+        char owner[96];
+        uint64_t id;
+
+        if (subtree[0] && !path_is_valid(subtree))
+                return orb_call_fail(call, ORB_E_INVALID, "'%s' is not a configuration path", subtree);
+        if (!name[0] || strlen(name) > 63)
+                return orb_call_fail(call, ORB_E_INVALID, "a subscriber needs a name of 1 to 63 bytes");
+        owner_of(call, owner, sizeof(owner));
+        if (veto_subscribe(&cf->veto, owner, name, subtree, &id) < 0)
+                return orb_call_fail(call, ORB_E_LIMIT, "too many subscribers (%d)", VETO_SUBSCRIBERS_MAX);
+        reply = orb_call_reply_msg(call);
+        orb_msg_put_u64(reply, 1, id);
+        return orb_call_reply(call, reply);
+}
+
+static int on_next(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        char owner[96];
+        int r;
+
+        owner_of(call, owner, sizeof(owner));
+        r = veto_next(&cf->veto, orb_msg_u64(args, 1, 0), owner, call);
+        if (r == -ENOENT)
+                return orb_call_fail(call, ORB_E_INVALID, "no such subscription (subscribe again)");
+        return r;
+}
+
+static int on_verdict(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        bool accept = false;
+        char owner[96];
+
+        orb_msg_get_bool(args, 2, &accept);
+        owner_of(call, owner, sizeof(owner));
+        if (veto_verdict(&cf->veto, orb_msg_u64(args, 1, 0), owner, accept, orb_msg_str(args, 3, "")) < 0)
+                return orb_call_fail(call, ORB_E_INVALID, "no such check for this subscriber (too late?)");
+        return 0;
 }
 
 static int on_confirm(struct orb_call *call, const struct orb_msg *args, void *userdata)
@@ -581,7 +758,7 @@ static int load_schemas(struct schema_set *s, const char *dir)
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: orb-config --schemas DIR --store FILE [--history N]\n");
+        fprintf(stderr, "usage: orb-config --schemas DIR --store FILE [--history N] [--veto-timeout DURATION]\n");
         return 100;
 }
 
@@ -592,6 +769,7 @@ static int serve(struct config *cf)
                 {"delete", on_delete},     {"diff", on_diff},       {"validate", on_validate},
                 {"discard", on_discard},   {"commit", on_commit},   {"confirm", on_confirm},
                 {"rollback", on_rollback}, {"history", on_history}, {"status", on_status},
+                {"subscribe", on_subscribe}, {"next", on_next},     {"verdict", on_verdict},
                 {0}};
         int r;
 
@@ -603,9 +781,12 @@ static int serve(struct config *cf)
         }
         for (;;) {
                 struct pollfd pf[2] = {{orb_conn_fd(cf->bus), POLLIN, 0}, {cf->timer_fd, POLLIN, 0}};
+                usec_t now = now_mono(), wake = veto_tick(&cf->veto, now);
+                int timeout_ms = wake ? (int)((wake - now) / USEC_PER_MSEC) + 1 : cf->veto.n_subs ? 1000 : -1;
                 uint64_t ticks;
 
-                if (poll(pf, 2, -1) < 0 && errno != EINTR)
+                /* (with subscribers: a look each second for held calls whose callers left) */
+                if (poll(pf, 2, timeout_ms) < 0 && errno != EINTR)
                         return 111;
                 if (pf[1].revents & POLLIN) {
                         if (read(cf->timer_fd, &ticks, sizeof(ticks)) > 0)
@@ -625,9 +806,10 @@ int main(int argc, char **argv)
                 {"schemas", required_argument, NULL, 's'},
                 {"store", required_argument, NULL, 'f'},
                 {"history", required_argument, NULL, 'n'},
+                {"veto-timeout", required_argument, NULL, 't'},
                 {0}};
         struct store_options so = {0};
-        static struct config cf = {.schemas = SCHEMA_SET_INIT, .timer_fd = -1};
+        static struct config cf = {.schemas = SCHEMA_SET_INIT, .timer_fd = -1, .veto_timeout = 5 * USEC_PER_SEC};
         const char *schemas = NULL, *file = NULL;
         int c, r;
 
@@ -638,6 +820,8 @@ int main(int argc, char **argv)
                         file = optarg;
                 else if (c == 'n' && atoi(optarg) > 0)
                         so.history_max = (unsigned)atoi(optarg);
+                else if (c == 't' && parse_duration(optarg, &cf.veto_timeout) && cf.veto_timeout > 0)
+                        continue;
                 else
                         return usage();
         }
@@ -654,8 +838,10 @@ int main(int argc, char **argv)
         cf.timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
         if (cf.timer_fd < 0)
                 return 111;
+        veto_init(&cf.veto);
         check_pending(&cf); /* a deadline that passed while we were down */
         r = serve(&cf);
+        veto_deinit(&cf.veto);
         store_free(cf.store);
         schema_set_deinit(&cf.schemas);
         return r;
