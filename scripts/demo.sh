@@ -9,16 +9,17 @@ orb_install_deps
 
 BUILD=$ROOT/build
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target orbitald orbctl orb-testsvc echo-service echo-client >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target orbitald orbctl orb-testsvc echo-service echo-client orb-config motd >/dev/null
 
 DEMO=${DEMO_DIR:-/tmp/orbital-demo}
 rm -rf "$DEMO"
-mkdir -p "$DEMO/services" "$DEMO/hanger"
+mkdir -p "$DEMO/services" "$DEMO/hanger" "$DEMO/config"
 chmod 755 "$DEMO"
 chown nobody "$DEMO/hanger" 2>/dev/null || chmod 777 "$DEMO/hanger"
+chown nobody "$DEMO/config" 2>/dev/null || chmod 777 "$DEMO/config"
 for f in "$ROOT"/examples/demo/services/*.yaml; do
         sed -e "s|ORB_BIN|$BUILD/tests|g" -e "s|ORB_EXAMPLES|$BUILD/examples|g" -e "s|ORB_BUILD|$BUILD|g" \
-                -e "s|DEMO_DIR|$DEMO|g" \
+                -e "s|DEMO_DIR|$DEMO|g" -e "s|ORB_CONFIG_SCHEMAS|$ROOT/examples/demo/config|g" \
                 "$f" > "$DEMO/services/$(basename "$f")"
 done
 
@@ -60,6 +61,10 @@ Orbital is running the demo system (pid $ORB_PID). In another terminal:
   orbctl revoke greeter 1      # greeter loses echo at once (see orbctl logs greeter)
   orbctl audit --verify        # the hash-chained audit log is intact
   orbctl sandbox web           # namespaces, read-only system, seccomp, Landlock, uid
+  orbctl config set system.greeting hi && orbctl config commit -m 'say hi'
+  orbctl logs motd             # motd re-read its configuration after the commit
+  orbctl config set system.greeting bye && orbctl config commit   # refused by motd
+  orbctl config history        # numbered commits; orbctl config rollback N
   edit $DEMO/services/*.yaml, then: orbctl reload
 
 Following events here (Ctrl-C stops the demo):

@@ -113,6 +113,7 @@ cfg set system.greeting checked
 expect_match "dry run names who is asked" "$(cfg commit --dry-run)" "subscribers asked: ok-sub"
 out=$(cfg commit -m checked)
 expect_match "accepted" "$out" "committed [0-9]+$"
+expect_match "who checked it" "$out" "subscribers asked: ok-sub"
 id=$(sed -n 's/^committed //p' <<<"$out")
 wait_log ok-sub "sub ok-sub: outcome committed $id" 5
 rev=$(ctl --json config status | jq .revision)

@@ -72,6 +72,7 @@ struct held_commit {
         uint64_t confirm_s;
         json_t *diff;
         uint64_t token;
+        char asked[512];        /* who checks it */
 };
 
 struct config {
@@ -486,7 +487,7 @@ static void on_checked(void *ctx, bool accepted, const char *why)
         if (!accepted) {
                 orb_call_fail(h.call, ORB_E_INVALID, "commit refused, nothing changed: %s", why);
                 snprintf(outcome, sizeof(outcome), "refused: %s", why);
-        } else if (commit_now(cf, h.call, h.session, h.author, h.message, h.confirm_s, h.diff, "", &id), id) {
+        } else if (commit_now(cf, h.call, h.session, h.author, h.message, h.confirm_s, h.diff, h.asked, &id), id) {
                 snprintf(outcome, sizeof(outcome), "committed %llu", (unsigned long long)id);
         } else {
                 snprintf(outcome, sizeof(outcome), "refused: the commit failed after the check");
@@ -497,12 +498,13 @@ static void on_checked(void *ctx, bool accepted, const char *why)
 
 /* Asks the subscribers of what @ch touches; the commit waits for them. */
 static int hold_commit(struct config *cf, struct orb_call *call, struct session *s, const struct orb_msg *args,
-                       const struct cfg_changes *ch, json_t *diff)
+                       const struct cfg_changes *ch, json_t *diff, const char *asked)
 {
         struct held_commit h = {.session = s, .confirm_s = orb_msg_u64(args, 3, 0), .diff = json_incref(diff)};
         char *text = json_dumps(diff, JSON_COMPACT);
         int r;
 
+        snprintf(h.asked, sizeof(h.asked), "%s", asked);
         h.author = strdup(orb_call_peer(call));
         h.message = strdup(orb_msg_str(args, 2, ""));
         if (!text || !h.author || !h.message) {
@@ -564,7 +566,7 @@ static int on_commit(struct orb_call *call, const struct orb_msg *args, void *us
         if (dry_run)
                 r = reply_commit(call, 0, diff, 0, asked);
         else if (asked[0])
-                r = hold_commit(cf, call, s, args, &ch, diff);
+                r = hold_commit(cf, call, s, args, &ch, diff, asked);
         else
                 r = commit_now(cf, call, s, orb_call_peer(call), orb_msg_str(args, 2, ""), confirm_s, diff, "", &id);
         json_decref(diff);
