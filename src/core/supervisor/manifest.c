@@ -3,13 +3,13 @@
  *
  * This module owns the whole way from text to struct, in two passes:
  *
- *  1. build: libyaml's event parser is driven to a small tree of nodes
- *     (scalar, list, mapping), each with the line and column of its
- *     start mark.  This pass refuses what YAML allows but a manifest does
- *     not: aliases, anchors, tags, non-text keys, duplicate keys, a second
- *     document, NUL bytes in a value, more than DEPTH_MAX levels, more than
- *     ITEMS_MAX entries in one collection or NODES_MAX values in all.  It
- *     also folds each event into the digest (below).
+ *  1. build: util/yamltree.c drives libyaml's event parser to a small
+ *     tree of nodes (scalar, list, mapping), each with the line and column
+ *     of its start mark.  This pass refuses what YAML allows but a manifest
+ *     does not: aliases, anchors, tags, non-text keys, duplicate keys, a
+ *     second document, NUL bytes in a value, more than DEPTH_MAX levels,
+ *     more than ITEMS_MAX entries in one collection or NODES_MAX values in
+ *     all.  Each event is also folded into the digest (below).
  *
  *  2. walk: each mapping is decoded with one table of struct field (key,
  *     type, offset, range), after openwrt/procd's policy tables.  Plain
@@ -57,6 +57,9 @@
 #include "util/cleanup.h"
 #include "util/diag.h"
 #include "util/time.h"
+#include "util/yamltree.h"
+
+_Static_assert((int)MANIFEST_E_INVALID == (int)YAMLTREE_E_INVALID, "a refusal of the YAML is a refusal of the manifest");
 
 #define DEPTH_MAX 8      /* nesting levels; a manifest needs 3 */
 #define ITEMS_MAX 1024u  /* entries in one list or mapping */
@@ -71,63 +74,13 @@
 #define FNV_PRIME 0x100000001b3ull
 
 /* ------------------------------------------------------------------------
- * The tree
+ * The parse: yamltree's, plus the digest
  */
 
-enum node_kind {
-        NODE_SCALAR,
-        NODE_LIST,
-        NODE_MAP,
-};
-
-struct node {
-        enum node_kind kind;
-        unsigned line, column; /* 1-based, of the start mark */
-        char *value;           /* owned, NUL-terminated; NODE_SCALAR only */
-        size_t len;            /* of value */
-        struct node **items;   /* owned; list items, or key, value, key, value */
-        unsigned n_items;
-        unsigned n_alloc;
-};
-
 struct parser {
-        yaml_parser_t yaml;
-        bool has_yaml;         /* yaml is initialised */
-        const char *text;      /* borrowed input, for reader error positions */
-        size_t len;
-        const char *source;    /* borrowed, for diag->file */
-        struct orb_diag *diag; /* borrowed, may be NULL */
-        char path[sizeof(((struct orb_diag *)0)->field)]; /* of the node at hand */
-        size_t path_len;
+        struct yamltree tree; /* input, diag and field path */
         uint64_t digest;
-        unsigned depth;
-        unsigned n_nodes;
 };
-
-static struct node *node_free(struct node *n)
-{
-        if (!n)
-                return NULL;
-        for (unsigned i = 0; i < n->n_items; i++)
-                node_free(n->items[i]);
-        free(n->items);
-        free(n->value);
-        free(n);
-        return NULL;
-}
-
-DEFINE_CLEANUP(struct node *, node_free)
-
-static void parser_deinit(struct parser *p)
-{
-        if (p->has_yaml)
-                yaml_parser_delete(&p->yaml);
-}
-
-static void event_deletep(yaml_event_t *ev)
-{
-        yaml_event_delete(ev);
-}
 
 static char **strv_free(char **v)
 {
@@ -143,25 +96,12 @@ DEFINE_CLEANUP(char **, strv_free)
  * Field paths and diagnostics
  */
 
-__attribute__((format(printf, 2, 3))) static size_t path_push(struct parser *p, const char *fmt, ...)
-{
-        size_t old = p->path_len;
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vsnprintf(p->path + old, sizeof(p->path) - old, fmt, ap);
-        va_end(ap);
-        if (r > 0)
-                p->path_len = old + (size_t)r < sizeof(p->path) ? old + (size_t)r : sizeof(p->path) - 1;
-        return old;
-}
-
-static void path_pop(struct parser *p, size_t old)
-{
-        p->path_len = old;
-        p->path[old] = '\0';
-}
+#define fail(p, n, ...) yamltree_fail(&(p)->tree, (n), __VA_ARGS__)
+#define fail_at(p, line, column, ...) yamltree_fail_at(&(p)->tree, (line), (column), __VA_ARGS__)
+#define path_push(p, ...) yamltree_path_push(&(p)->tree, __VA_ARGS__)
+#define path_push_key(p, key, len) yamltree_path_push_key(&(p)->tree, (key), (len))
+#define path_push_index(p, i) yamltree_path_push_index(&(p)->tree, (i))
+#define path_pop(p, old) yamltree_path_pop(&(p)->tree, (old))
 
 static bool is_key_char(char c)
 {
@@ -169,76 +109,31 @@ static bool is_key_char(char c)
                c == '_';
 }
 
-/* Appends ".key"; a key that does not look like one is shown quoted. */
-static size_t path_push_key(struct parser *p, const char *key, size_t len)
+/* Keys shown in field paths as they are; anything else is quoted. */
+static bool key_is_plain(const char *key, size_t len)
 {
-        const char *dot = p->path_len ? "." : "";
-        char q[DIAG_QUOTE_SIZE];
         bool plain = len > 0 && len <= KEY_MAX * 2;
 
         for (size_t i = 0; plain && i < len; i++)
                 plain = is_key_char(key[i]);
-        if (plain)
-                return path_push(p, "%s%.*s", dot, (int)len, key);
-        return path_push(p, "%s%s", dot, diag_quote(q, sizeof(q), key, len));
+        return plain;
 }
 
-static size_t path_push_index(struct parser *p, unsigned i)
-{
-        return path_push(p, "[%u]", i);
-}
-
-__attribute__((format(printf, 4, 0))) static int vfail_at(struct parser *p, unsigned line, unsigned column,
-                                                          const char *fmt, va_list ap)
-{
-        char msg[sizeof(((struct orb_diag *)0)->message)];
-
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        diag_set_file(p->diag, p->source);
-        diag_set(p->diag, line, column, p->path, "%s", msg);
-        return MANIFEST_E_INVALID;
-}
-
-__attribute__((format(printf, 4, 5))) static int fail_at(struct parser *p, unsigned line, unsigned column,
-                                                         const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vfail_at(p, line, column, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-/* Refuses @n: the diag points at its start and names the current path. */
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, const struct node *n,
-                                                      const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vfail_at(p, n->line, n->column, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-static const char *describe(const struct node *n, char *buf, size_t size)
+static const char *describe(const struct yamltree_node *n, char *buf, size_t size)
 {
         switch (n->kind) {
-        case NODE_LIST:
+        case YAMLTREE_LIST:
                 return n->n_items ? "a list" : "an empty list";
-        case NODE_MAP:
+        case YAMLTREE_MAP:
                 return n->n_items ? "a mapping" : "an empty mapping";
-        case NODE_SCALAR:
+        case YAMLTREE_SCALAR:
                 break;
         }
         return n->len ? diag_quote(buf, size, n->value, n->len) : "an empty value";
 }
 
 /* "expected <what>, found <n>" */
-static int expected(struct parser *p, const struct node *n, const char *what)
+static int expected(struct parser *p, const struct yamltree_node *n, const char *what)
 {
         char q[DIAG_QUOTE_SIZE];
 
@@ -246,7 +141,7 @@ static int expected(struct parser *p, const struct node *n, const char *what)
 }
 
 /* expected() about item @i of list @n, with "[i]" on the path. */
-static int expected_item(struct parser *p, const struct node *n, unsigned i, const char *what)
+static int expected_item(struct parser *p, const struct yamltree_node *n, unsigned i, const char *what)
 {
         size_t old = path_push_index(p, i);
         int r = expected(p, n->items[i], what);
@@ -255,7 +150,7 @@ static int expected_item(struct parser *p, const struct node *n, unsigned i, con
         return r;
 }
 
-static int missing_key(struct parser *p, const struct node *map, const char *key)
+static int missing_key(struct parser *p, const struct yamltree_node *map, const char *key)
 {
         size_t old = path_push_key(p, key, strlen(key));
         int r = fail(p, map, "missing required key '%s'", key);
@@ -265,7 +160,7 @@ static int missing_key(struct parser *p, const struct node *map, const char *key
 }
 
 /* ------------------------------------------------------------------------
- * Pass 1: events to tree
+ * Pass 1: events to tree (yamltree), folded into the digest
  */
 
 static void digest_bytes(struct parser *p, const void *data, size_t len)
@@ -278,8 +173,9 @@ static void digest_bytes(struct parser *p, const void *data, size_t len)
         }
 }
 
-static void digest_event(struct parser *p, const yaml_event_t *ev)
+static void digest_event(struct yamltree *t, const yaml_event_t *ev)
 {
+        struct parser *p = container_of(t, struct parser, tree);
         unsigned char type = (unsigned char)ev->type;
         unsigned char len[8];
 
@@ -292,344 +188,22 @@ static void digest_event(struct parser *p, const yaml_event_t *ev)
         digest_bytes(p, ev->data.scalar.value, ev->data.scalar.length);
 }
 
-/*
- * 1-based line and column of byte @offset of the input, for reader errors
- * (which libyaml reports as an offset).  Lines end as libyaml ends them
- * before the bad byte: CR LF, CR or LF; the column counts bytes.
- */
-static void offset_position(const struct parser *p, size_t offset, unsigned *line, unsigned *column)
-{
-        size_t start = 0;
-
-        *line = 1;
-        for (size_t i = 0; i < offset && i < p->len; i++) {
-                if (p->text[i] == '\r' && i + 1 < offset && p->text[i + 1] == '\n')
-                        i++;
-                if (p->text[i] == '\r' || p->text[i] == '\n') {
-                        (*line)++;
-                        start = i + 1;
-                }
-        }
-        *column = (unsigned)(offset - start + 1);
-}
-
-/* Turns libyaml's error state into a diag. */
-static int yaml_fail(struct parser *p)
-{
-        const yaml_parser_t *y = &p->yaml;
-        const char *problem = y->problem ? y->problem : "unknown error";
-        unsigned line, column;
-
-        if (y->error == YAML_MEMORY_ERROR)
-                return -ENOMEM;
-        path_pop(p, 0);
-        if (y->error == YAML_READER_ERROR) {
-                offset_position(p, y->problem_offset, &line, &column);
-                if (y->problem_value != -1)
-                        return fail_at(p, line, column, "invalid input: %s (byte 0x%02x)", problem,
-                                       (unsigned)y->problem_value & 0xffu);
-                return fail_at(p, line, column, "invalid input: %s", problem);
-        }
-        line = (unsigned)y->problem_mark.line + 1;
-        column = (unsigned)y->problem_mark.column + 1;
-        if (y->context)
-                return fail_at(p, line, column, "invalid YAML: %s (%s at line %zu, column %zu)", problem,
-                               y->context, y->context_mark.line + 1, y->context_mark.column + 1);
-        return fail_at(p, line, column, "invalid YAML: %s", problem);
-}
-
-static int next_event(struct parser *p, yaml_event_t *ev)
-{
-        if (!yaml_parser_parse(&p->yaml, ev))
-                return yaml_fail(p);
-        digest_event(p, ev);
-        return 0;
-}
-
-/* Reads one event that carries no node: returns its type and position. */
-static int skip_event(struct parser *p, yaml_event_type_t *type, unsigned *line, unsigned *column)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        int r = next_event(p, &ev);
-
-        if (r)
-                return r;
-        *type = ev.type;
-        *line = (unsigned)ev.start_mark.line + 1;
-        *column = (unsigned)ev.start_mark.column + 1;
-        return 0;
-}
-
-static const char *yaml_str(const yaml_char_t *s)
-{
-        return (const char *)s;
-}
-
-/* Refuses the YAML features a manifest does not use. */
-static int check_event(struct parser *p, const yaml_event_t *ev)
-{
-        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
-        const yaml_char_t *anchor = NULL, *tag = NULL;
-        char q[DIAG_QUOTE_SIZE];
-
-        switch (ev->type) {
-        case YAML_ALIAS_EVENT:
-                anchor = ev->data.alias.anchor;
-                return fail_at(p, line, column,
-                               "YAML aliases are not supported, found alias %s; write the value out in full",
-                               diag_quote(q, sizeof(q), yaml_str(anchor), strlen(yaml_str(anchor))));
-        case YAML_SCALAR_EVENT:
-                anchor = ev->data.scalar.anchor, tag = ev->data.scalar.tag;
-                break;
-        case YAML_SEQUENCE_START_EVENT:
-                anchor = ev->data.sequence_start.anchor, tag = ev->data.sequence_start.tag;
-                break;
-        case YAML_MAPPING_START_EVENT:
-                anchor = ev->data.mapping_start.anchor, tag = ev->data.mapping_start.tag;
-                break;
-        default:
-                break;
-        }
-        if (anchor)
-                return fail_at(p, line, column,
-                               "YAML anchors are not supported, found anchor %s; write the value out in full",
-                               diag_quote(q, sizeof(q), yaml_str(anchor), strlen(yaml_str(anchor))));
-        if (tag)
-                return fail_at(p, line, column,
-                               "YAML tags are not supported, found tag %s; every value is read as text",
-                               diag_quote(q, sizeof(q), yaml_str(tag), strlen(yaml_str(tag))));
-        return 0;
-}
-
-static int node_new(struct parser *p, enum node_kind kind, const yaml_event_t *ev, struct node **out)
-{
-        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
-        struct node *n;
-
-        if (++p->n_nodes > NODES_MAX)
-                return fail_at(p, line, column, "too many values in one manifest (max %u)", NODES_MAX);
-        n = calloc(1, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        n->kind = kind;
-        n->line = line;
-        n->column = column;
-        *out = n;
-        return 0;
-}
-
-static int node_append(struct node *n, struct node *item)
-{
-        if (n->n_items == n->n_alloc) {
-                unsigned a = n->n_alloc ? 2 * n->n_alloc : 8;
-                struct node **items = reallocarray(n->items, a, sizeof(*items));
-
-                if (!items)
-                        return -ENOMEM;
-                n->items = items;
-                n->n_alloc = a;
-        }
-        n->items[n->n_items++] = item;
-        return 0;
-}
-
-static int build_scalar(struct parser *p, const yaml_event_t *ev, struct node **out)
-{
-        _cleanup_(node_freep) struct node *n = NULL;
-        size_t len = ev->data.scalar.length;
-        int r;
-
-        r = node_new(p, NODE_SCALAR, ev, &n);
-        if (r)
-                return r;
-        if (memchr(ev->data.scalar.value, 0, len))
-                return fail(p, n, "expected text, found a value with a NUL character");
-        n->value = malloc(len + 1);
-        if (!n->value)
-                return -ENOMEM;
-        memcpy(n->value, ev->data.scalar.value, len);
-        n->value[len] = '\0';
-        n->len = len;
-        *out = take_ptr(n);
-        return 0;
-}
-
-static int build_node(struct parser *p, const yaml_event_t *ev, struct node **out);
-
-static int collection_new(struct parser *p, enum node_kind kind, const yaml_event_t *ev, struct node **out)
-{
-        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
-
-        if (p->depth >= DEPTH_MAX)
-                return fail_at(p, line, column, "values nested too deeply (max %u levels)", DEPTH_MAX);
-        p->depth++;
-        return node_new(p, kind, ev, out);
-}
-
-/* Reads one item (or one value) and appends it to @n; @end at the end. */
-static int build_item(struct parser *p, struct node *n, yaml_event_type_t end_type, bool *end)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        _cleanup_(node_freep) struct node *item = NULL;
-        int r;
-
-        r = next_event(p, &ev);
-        if (r)
-                return r;
-        *end = ev.type == end_type;
-        if (*end)
-                return 0;
-        r = build_node(p, &ev, &item);
-        if (r)
-                return r;
-        r = node_append(n, item);
-        if (r)
-                return r;
-        item = NULL;
-        return 0;
-}
-
-static int build_list(struct parser *p, const yaml_event_t *start, struct node **out)
-{
-        _cleanup_(node_freep) struct node *n = NULL;
-        bool end = false;
-        int r;
-
-        r = collection_new(p, NODE_LIST, start, &n);
-        if (r)
-                return r;
-        while (!end) {
-                size_t old = path_push_index(p, n->n_items);
-
-                r = build_item(p, n, YAML_SEQUENCE_END_EVENT, &end);
-                path_pop(p, old);
-                if (r)
-                        return r;
-                if (n->n_items > ITEMS_MAX)
-                        return fail(p, n->items[ITEMS_MAX], "too many entries in one list (max %u)", ITEMS_MAX);
-        }
-        p->depth--;
-        *out = take_ptr(n);
-        return 0;
-}
-
-/* Reads a key into @map: text only, and not seen before in @map. */
-static int build_key(struct parser *p, struct node *map, bool *end)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        _cleanup_(node_freep) struct node *key = NULL;
-        char q[DIAG_QUOTE_SIZE];
-        int r;
-
-        r = next_event(p, &ev);
-        if (r)
-                return r;
-        *end = ev.type == YAML_MAPPING_END_EVENT;
-        if (*end)
-                return 0;
-        r = check_event(p, &ev);
-        if (r)
-                return r;
-        if (ev.type != YAML_SCALAR_EVENT)
-                return fail_at(p, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                               "expected a text key, found %s",
-                               ev.type == YAML_SEQUENCE_START_EVENT ? "a list" : "a mapping");
-        r = build_scalar(p, &ev, &key);
-        if (r)
-                return r;
-        for (unsigned i = 0; i < map->n_items; i += 2) {
-                const struct node *k = map->items[i];
-
-                if (k->len == key->len && !memcmp(k->value, key->value, k->len))
-                        return fail(p, key, "duplicate key %s (first at line %u, column %u)",
-                                    diag_quote(q, sizeof(q), key->value, key->len), k->line, k->column);
-        }
-        r = node_append(map, key);
-        if (r)
-                return r;
-        key = NULL;
-        return 0;
-}
-
-static int build_map(struct parser *p, const yaml_event_t *start, struct node **out)
-{
-        _cleanup_(node_freep) struct node *n = NULL;
-        bool end = false;
-        int r;
-
-        r = collection_new(p, NODE_MAP, start, &n);
-        if (r)
-                return r;
-        for (;;) {
-                const struct node *key;
-                size_t old;
-
-                r = build_key(p, n, &end);
-                if (r || end)
-                        break;
-                key = n->items[n->n_items - 1];
-                if ((n->n_items + 1) / 2 > ITEMS_MAX)
-                        return fail(p, key, "too many keys in one mapping (max %u)", ITEMS_MAX);
-                old = path_push_key(p, key->value, key->len);
-                r = build_item(p, n, YAML_MAPPING_END_EVENT, &end);
-                path_pop(p, old);
-                if (r)
-                        return r;
-        }
-        if (r)
-                return r;
-        p->depth--;
-        *out = take_ptr(n);
-        return 0;
-}
-
-static int build_node(struct parser *p, const yaml_event_t *ev, struct node **out)
-{
-        int r = check_event(p, ev);
-
-        if (r)
-                return r;
-        switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                return build_scalar(p, ev, out);
-        case YAML_SEQUENCE_START_EVENT:
-                return build_list(p, ev, out);
-        case YAML_MAPPING_START_EVENT:
-                return build_map(p, ev, out);
-        default:
-                /* libyaml puts only node events where a node belongs. */
-                return -EPROTO;
-        }
-}
-
-/* The one document of the stream, as a tree. */
-static int build_document(struct parser *p, struct node **out)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        yaml_event_type_t type;
-        unsigned line, column;
-        int r;
-
-        r = skip_event(p, &type, &line, &column); /* stream start */
-        if (!r)
-                r = skip_event(p, &type, &line, &column);
-        if (r)
-                return r;
-        if (type == YAML_STREAM_END_EVENT)
-                return fail_at(p, 1, 1, "empty manifest: expected a mapping with at least 'command'");
-        r = next_event(p, &ev);
-        if (!r)
-                r = build_node(p, &ev, out);
-        if (!r)
-                r = skip_event(p, &type, &line, &column); /* document end */
-        if (!r)
-                r = skip_event(p, &type, &line, &column);
-        if (r)
-                return r;
-        if (type != YAML_STREAM_END_EVENT)
-                return fail_at(p, line, column, "expected one YAML document, found a second one");
-        return 0;
-}
+static const struct yamltree_rules manifest_yaml_rules = {
+        .document = "manifest",
+        .empty = "empty manifest: expected a mapping with at least 'command'",
+        .depth_max = DEPTH_MAX,
+        .items_max = ITEMS_MAX,
+        .nodes_max = NODES_MAX,
+        .reader_error_shows_byte = true,
+        .key_is_plain = key_is_plain,
+        .on_event = digest_event,
+        .wording = {
+                .alias = { "YAML aliases are not supported, found alias ", "; write the value out in full" },
+                .anchor = { "YAML anchors are not supported, found anchor ", "; write the value out in full" },
+                .tag = { "YAML tags are not supported, found tag ", "; every value is read as text" },
+                .duplicate_key = { "duplicate key ", "" },
+        },
+};
 
 /* ------------------------------------------------------------------------
  * Text to values
@@ -754,21 +328,21 @@ static int signal_from_text(const char *s, size_t len)
         return 0;
 }
 
-static bool is_text(const struct node *n, const char *text)
+static bool is_text(const struct yamltree_node *n, const char *text)
 {
-        return n->kind == NODE_SCALAR && !strcmp(n->value, text);
+        return n->kind == YAMLTREE_SCALAR && !strcmp(n->value, text);
 }
 
-static struct manifest_pos node_pos(const struct node *n)
+static struct manifest_pos node_pos(const struct yamltree_node *n)
 {
         return (struct manifest_pos){ .line = n->line, .column = n->column };
 }
 
-static int text_dup(struct parser *p, const struct node *n, const char *what, char **out)
+static int text_dup(struct parser *p, const struct yamltree_node *n, const char *what, char **out)
 {
         char *s;
 
-        if (n->kind != NODE_SCALAR)
+        if (n->kind != YAMLTREE_SCALAR)
                 return expected(p, n, what);
         s = strdup(n->value);
         if (!s)
@@ -801,7 +375,7 @@ struct field {
         size_t offset;        /* into the target struct */
         uint64_t min, max;
         unsigned flags;       /* FIELD_F_* */
-        int (*parse)(struct parser *p, const struct node *n, void *target);
+        int (*parse)(struct parser *p, const struct yamltree_node *n, void *target);
         const char *reject;   /* FIELD_REJECT only */
 };
 
@@ -813,12 +387,12 @@ struct field {
         { .key = (k), .type = FIELD_PERCENT, .offset = offsetof(t, m), .min = (lo), .max = (hi), .flags = (fl) }
 #define F_REJECT(k, why) { .key = (k), .type = FIELD_REJECT, .reject = (why) }
 
-static int parse_duration_field(struct parser *p, const struct field *f, const struct node *n, usec_t *out)
+static int parse_duration_field(struct parser *p, const struct field *f, const struct yamltree_node *n, usec_t *out)
 {
         char what[96], min[32];
         usec_t d;
 
-        if (n->kind != NODE_SCALAR || !parse_duration(n->value, &d))
+        if (n->kind != YAMLTREE_SCALAR || !parse_duration(n->value, &d))
                 return expected(p, n, "a duration such as 250ms, 5s or 1m30s");
         if (d < f->min) {
                 if (f->min == 1)
@@ -831,7 +405,7 @@ static int parse_duration_field(struct parser *p, const struct field *f, const s
         return 0;
 }
 
-static int parse_uint_field(struct parser *p, const struct field *f, const struct node *n, unsigned *out)
+static int parse_uint_field(struct parser *p, const struct field *f, const struct yamltree_node *n, unsigned *out)
 {
         bool unlimited = f->flags & FIELD_F_UNLIMITED;
         char what[96];
@@ -841,7 +415,7 @@ static int parse_uint_field(struct parser *p, const struct field *f, const struc
                 *out = 0;
                 return 0;
         }
-        if (n->kind == NODE_SCALAR && parse_decimal(n->value, n->len, &v) && v >= f->min && v <= f->max) {
+        if (n->kind == YAMLTREE_SCALAR && parse_decimal(n->value, n->len, &v) && v >= f->min && v <= f->max) {
                 *out = (unsigned)v;
                 return 0;
         }
@@ -850,7 +424,7 @@ static int parse_uint_field(struct parser *p, const struct field *f, const struc
         return expected(p, n, what);
 }
 
-static int parse_percent_field(struct parser *p, const struct field *f, const struct node *n, unsigned *out)
+static int parse_percent_field(struct parser *p, const struct field *f, const struct yamltree_node *n, unsigned *out)
 {
         bool unlimited = f->flags & FIELD_F_UNLIMITED, sign = f->flags & FIELD_F_SIGN;
         char what[128];
@@ -861,7 +435,7 @@ static int parse_percent_field(struct parser *p, const struct field *f, const st
                 *out = 0;
                 return 0;
         }
-        if (n->kind == NODE_SCALAR) {
+        if (n->kind == YAMLTREE_SCALAR) {
                 len = n->len;
                 if (len && n->value[len - 1] == '%')
                         len--;
@@ -876,7 +450,7 @@ static int parse_percent_field(struct parser *p, const struct field *f, const st
         return expected(p, n, what);
 }
 
-static int parse_field_value(struct parser *p, const struct field *f, const struct node *n, void *target)
+static int parse_field_value(struct parser *p, const struct field *f, const struct yamltree_node *n, void *target)
 {
         void *slot = (char *)target + f->offset;
 
@@ -956,7 +530,7 @@ static void list_keys(const struct field *fields, size_t n_fields, char *buf, si
         }
 }
 
-static int unknown_key(struct parser *p, const struct node *key, const struct field *fields, size_t n_fields)
+static int unknown_key(struct parser *p, const struct yamltree_node *key, const struct field *fields, size_t n_fields)
 {
         const char *hint = suggest_key(key->value, fields, n_fields);
         char q[DIAG_QUOTE_SIZE], known[256];
@@ -981,11 +555,11 @@ static const struct field *field_find(const struct field *fields, size_t n_field
  * Decodes mapping @map into @target with @fields, in document order.
  * @found[i] is set to the value node of fields[i]; NULL if absent.
  */
-static int parse_fields(struct parser *p, const struct node *map, const struct field *fields, size_t n_fields,
-                        void *target, const struct node **found)
+static int parse_fields(struct parser *p, const struct yamltree_node *map, const struct field *fields, size_t n_fields,
+                        void *target, const struct yamltree_node **found)
 {
         for (unsigned i = 0; i + 1 < map->n_items; i += 2) {
-                const struct node *key = map->items[i], *value = map->items[i + 1];
+                const struct yamltree_node *key = map->items[i], *value = map->items[i + 1];
                 const struct field *f = field_find(fields, n_fields, key->value);
                 size_t old;
                 int r;
@@ -1005,8 +579,8 @@ static int parse_fields(struct parser *p, const struct node *map, const struct f
         return 0;
 }
 
-static const struct node *found_value(const struct field *fields, size_t n_fields, const struct node **found,
-                                      const char *key)
+static const struct yamltree_node *found_value(const struct field *fields, size_t n_fields,
+                                               const struct yamltree_node **found, const char *key)
 {
         const struct field *f = field_find(fields, n_fields, key);
 
@@ -1018,22 +592,22 @@ static const struct node *found_value(const struct field *fields, size_t n_field
  */
 
 /* argv from a list of strings, or ["/bin/sh", "-c", text] from one string. */
-static int parse_argv(struct parser *p, const struct node *n, char ***out)
+static int parse_argv(struct parser *p, const struct yamltree_node *n, char ***out)
 {
         static const char what[] = "a command: a list of strings, or one string for /bin/sh -c";
         _cleanup_(strv_freep) char **v = NULL;
         const char *shell[] = { "/bin/sh", "-c", n->value };
-        unsigned count = n->kind == NODE_LIST ? n->n_items : 3;
+        unsigned count = n->kind == YAMLTREE_LIST ? n->n_items : 3;
 
-        if ((n->kind == NODE_SCALAR && !n->len) || n->kind == NODE_MAP || (n->kind == NODE_LIST && !count))
+        if ((n->kind == YAMLTREE_SCALAR && !n->len) || n->kind == YAMLTREE_MAP || (n->kind == YAMLTREE_LIST && !count))
                 return expected(p, n, what);
         v = calloc(count + 1, sizeof(*v));
         if (!v)
                 return -ENOMEM;
         for (unsigned i = 0; i < count; i++) {
-                const struct node *item = n->kind == NODE_LIST ? n->items[i] : NULL;
+                const struct yamltree_node *item = n->kind == YAMLTREE_LIST ? n->items[i] : NULL;
 
-                if (item && (item->kind != NODE_SCALAR || (i == 0 && !item->len)))
+                if (item && (item->kind != YAMLTREE_SCALAR || (i == 0 && !item->len)))
                         return expected_item(p, n, i, i == 0 ? "a program name or path" : "a string");
                 v[i] = strdup(item ? item->value : shell[i]);
                 if (!v[i])
@@ -1045,25 +619,25 @@ static int parse_argv(struct parser *p, const struct node *n, char ***out)
 }
 
 /* A list of checked names, or one name; no name twice. */
-static int parse_names(struct parser *p, const struct node *n, bool (*valid)(const char *), const char *what,
+static int parse_names(struct parser *p, const struct yamltree_node *n, bool (*valid)(const char *), const char *what,
                        char ***out, struct manifest_pos **out_pos)
 {
         _cleanup_(strv_freep) char **v = NULL;
         _cleanup_free_ struct manifest_pos *pos = NULL;
-        bool is_list = n->kind == NODE_LIST;
+        bool is_list = n->kind == YAMLTREE_LIST;
         unsigned count = is_list ? n->n_items : 1;
         char q[DIAG_QUOTE_SIZE];
 
-        if (n->kind == NODE_MAP)
+        if (n->kind == YAMLTREE_MAP)
                 return expected(p, n, what);
         v = calloc(count + 1, sizeof(*v));
         pos = calloc(count ? count : 1, sizeof(*pos));
         if (!v || !pos)
                 return -ENOMEM;
         for (unsigned i = 0; i < count; i++) {
-                const struct node *item = is_list ? n->items[i] : n;
+                const struct yamltree_node *item = is_list ? n->items[i] : n;
 
-                if (item->kind != NODE_SCALAR || !valid(item->value))
+                if (item->kind != YAMLTREE_SCALAR || !valid(item->value))
                         return is_list ? expected_item(p, n, i, what) : expected(p, n, what);
                 for (unsigned j = 0; j < i; j++) {
                         if (!strcmp(v[j], item->value))
@@ -1084,11 +658,11 @@ static int parse_names(struct parser *p, const struct node *n, bool (*valid)(con
         return 0;
 }
 
-static int parse_name(struct parser *p, const struct node *n, void *target)
+static int parse_name(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
-        if (n->kind != NODE_SCALAR || !manifest_name_valid(n->value))
+        if (n->kind != YAMLTREE_SCALAR || !manifest_name_valid(n->value))
                 return expected(p, n,
                                 "a service name (a-z, 0-9, '.', '_', '-', starting with a letter or digit, "
                                 "at most 63 characters)");
@@ -1097,21 +671,21 @@ static int parse_name(struct parser *p, const struct node *n, void *target)
         return 0;
 }
 
-static int parse_description(struct parser *p, const struct node *n, void *target)
+static int parse_description(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
         return text_dup(p, n, "a text", &m->description);
 }
 
-static int parse_command(struct parser *p, const struct node *n, void *target)
+static int parse_command(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
         return parse_argv(p, n, &m->argv);
 }
 
-static int parse_env_entry(struct parser *p, const struct node *key, const struct node *value,
+static int parse_env_entry(struct parser *p, const struct yamltree_node *key, const struct yamltree_node *value,
                            struct env_var *e)
 {
         size_t old;
@@ -1120,7 +694,7 @@ static int parse_env_entry(struct parser *p, const struct node *key, const struc
         if (!env_name_valid(key->value))
                 return expected(p, key, "a variable name of A-Z, a-z, 0-9 and '_', not starting with a digit");
         old = path_push_key(p, key->value, key->len);
-        if (value->kind != NODE_SCALAR)
+        if (value->kind != YAMLTREE_SCALAR)
                 r = expected(p, value, "a text value");
         path_pop(p, old);
         if (r)
@@ -1130,11 +704,11 @@ static int parse_env_entry(struct parser *p, const struct node *key, const struc
         return e->name && e->value ? 0 : -ENOMEM;
 }
 
-static int parse_environment(struct parser *p, const struct node *n, void *target)
+static int parse_environment(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping of NAME: value");
         if (!n->n_items)
                 return 0;
@@ -1151,35 +725,35 @@ static int parse_environment(struct parser *p, const struct node *n, void *targe
         return 0;
 }
 
-static int parse_working_directory(struct parser *p, const struct node *n, void *target)
+static int parse_working_directory(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
-        if (n->kind != NODE_SCALAR || n->value[0] != '/' || n->len >= PATH_MAX)
+        if (n->kind != YAMLTREE_SCALAR || n->value[0] != '/' || n->len >= PATH_MAX)
                 return expected(p, n, "an absolute path");
         return text_dup(p, n, "an absolute path", &m->working_directory);
 }
 
-static int parse_ident(struct parser *p, const struct node *n, char **out)
+static int parse_ident(struct parser *p, const struct yamltree_node *n, char **out)
 {
         static const char what[] = "a name of A-Z, a-z, 0-9, '.', '_', '-' or a numeric id";
 
-        if (n->kind != NODE_SCALAR || !ident_valid(n->value, n->len))
+        if (n->kind != YAMLTREE_SCALAR || !ident_valid(n->value, n->len))
                 return expected(p, n, what);
         return text_dup(p, n, what, out);
 }
 
-static int parse_user(struct parser *p, const struct node *n, void *target)
+static int parse_user(struct parser *p, const struct yamltree_node *n, void *target)
 {
         return parse_ident(p, n, &((struct manifest *)target)->user);
 }
 
-static int parse_group(struct parser *p, const struct node *n, void *target)
+static int parse_group(struct parser *p, const struct yamltree_node *n, void *target)
 {
         return parse_ident(p, n, &((struct manifest *)target)->group);
 }
 
-static int parse_requires(struct parser *p, const struct node *n, void *target)
+static int parse_requires(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
@@ -1187,7 +761,7 @@ static int parse_requires(struct parser *p, const struct node *n, void *target)
                            &m->requires_pos);
 }
 
-static int parse_after(struct parser *p, const struct node *n, void *target)
+static int parse_after(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
@@ -1195,7 +769,7 @@ static int parse_after(struct parser *p, const struct node *n, void *target)
                            &m->after_pos);
 }
 
-static int parse_capabilities(struct parser *p, const struct node *n, void *target)
+static int parse_capabilities(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
@@ -1209,12 +783,12 @@ static int parse_capabilities(struct parser *p, const struct node *n, void *targ
                 return r;
         for (unsigned i = 0; m->capabilities[i]; i++) {
                 if (!capspec_parse(m->capabilities[i], &spec, why, sizeof(why)))
-                        return n->kind == NODE_LIST ? expected_item(p, n, i, why) : expected(p, n, why);
+                        return n->kind == YAMLTREE_LIST ? expected_item(p, n, i, why) : expected(p, n, why);
         }
         return 0;
 }
 
-static int parse_restart(struct parser *p, const struct node *n, void *target)
+static int parse_restart(struct parser *p, const struct yamltree_node *n, void *target)
 {
         static const char limited[] = "limited(";
         const size_t pre = sizeof(limited) - 1;
@@ -1226,7 +800,7 @@ static int parse_restart(struct parser *p, const struct node *n, void *target)
                                                                                       : RESTART_ON_FAILURE;
                 return 0;
         }
-        if (n->kind != NODE_SCALAR || strncmp(n->value, limited, pre) || n->value[n->len - 1] != ')')
+        if (n->kind != YAMLTREE_SCALAR || strncmp(n->value, limited, pre) || n->value[n->len - 1] != ')')
                 return expected(p, n, "never, always, on-failure or limited(N)");
         if (!parse_decimal(n->value + pre, n->len - pre - 1, &v) || v < 1 || v > 1000000)
                 return expected(p, n, "limited(N) with N from 1 to 1000000");
@@ -1242,15 +816,15 @@ static const struct field backoff_fields[] = {
         F_DURATION("reset-after", struct backoff_spec, reset_after, 0),
 };
 
-static int parse_backoff(struct parser *p, const struct node *n, void *target)
+static int parse_backoff(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(backoff_fields)] = { 0 }, *max, *initial;
+        const struct yamltree_node *found[ARRAY_SIZE(backoff_fields)] = { 0 }, *max, *initial;
         struct backoff_spec *b = &((struct manifest *)target)->backoff;
         char what[96], buf[32];
         size_t old;
         int r;
 
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping with initial, max, jitter or reset-after");
         r = parse_fields(p, n, backoff_fields, ARRAY_SIZE(backoff_fields), b, found);
         if (r || b->max >= b->initial)
@@ -1277,21 +851,21 @@ static const struct field breaker_fields[] = {
         F_DURATION("cooldown", struct breaker_spec, cooldown, 1),
 };
 
-static int parse_breaker(struct parser *p, const struct node *n, void *target)
+static int parse_breaker(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(breaker_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(breaker_fields)] = { 0 };
         struct breaker_spec *b = &((struct manifest *)target)->breaker;
 
         if (is_text(n, "off")) {
                 b->crashes = 0;
                 return 0;
         }
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping with crashes, window or cooldown, or 'off'");
         return parse_fields(p, n, breaker_fields, ARRAY_SIZE(breaker_fields), b, found);
 }
 
-static int parse_health_command(struct parser *p, const struct node *n, void *target)
+static int parse_health_command(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct health_spec *h = target;
         int r = parse_argv(p, n, &h->argv);
@@ -1311,13 +885,13 @@ static const struct field health_fields[] = {
                          "use 'command' instead"),
 };
 
-static int parse_health(struct parser *p, const struct node *n, void *target)
+static int parse_health(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(health_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(health_fields)] = { 0 };
         struct health_spec *h = &((struct manifest *)target)->health;
         int r;
 
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping with command, interval, timeout, failures or start-delay");
         r = parse_fields(p, n, health_fields, ARRAY_SIZE(health_fields), h, found);
         if (!r && !h->argv)
@@ -1325,7 +899,7 @@ static int parse_health(struct parser *p, const struct node *n, void *target)
         return r;
 }
 
-static int readiness_kind_from(const struct node *n, enum readiness_kind *out)
+static int readiness_kind_from(const struct yamltree_node *n, enum readiness_kind *out)
 {
         if (is_text(n, "none"))
                 *out = READINESS_NONE;
@@ -1336,7 +910,7 @@ static int readiness_kind_from(const struct node *n, enum readiness_kind *out)
         return 0;
 }
 
-static int parse_readiness_type(struct parser *p, const struct node *n, void *target)
+static int parse_readiness_type(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct readiness_spec *rs = target;
 
@@ -1351,15 +925,15 @@ static const struct field readiness_fields[] = {
         F_DURATION("timeout", struct readiness_spec, timeout, 0),
 };
 
-static int parse_readiness(struct parser *p, const struct node *n, void *target)
+static int parse_readiness(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(readiness_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(readiness_fields)] = { 0 };
         struct readiness_spec *rs = &((struct manifest *)target)->readiness;
         int r;
 
-        if (n->kind == NODE_SCALAR && readiness_kind_from(n, &rs->kind) == 0)
+        if (n->kind == YAMLTREE_SCALAR && readiness_kind_from(n, &rs->kind) == 0)
                 return 0;
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "none, notify, or a mapping with type, fd or timeout");
         r = parse_fields(p, n, readiness_fields, ARRAY_SIZE(readiness_fields), rs, found);
         if (!r && !found_value(readiness_fields, ARRAY_SIZE(readiness_fields), found, "type"))
@@ -1367,10 +941,10 @@ static int parse_readiness(struct parser *p, const struct node *n, void *target)
         return r;
 }
 
-static int parse_stop_signal(struct parser *p, const struct node *n, void *target)
+static int parse_stop_signal(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct stop_spec *s = target;
-        int sig = n->kind == NODE_SCALAR ? signal_from_text(n->value, n->len) : 0;
+        int sig = n->kind == YAMLTREE_SCALAR ? signal_from_text(n->value, n->len) : 0;
 
         if (!sig)
                 return expected(p, n, "a signal name such as TERM or SIGINT, or a number from 1 to 64");
@@ -1383,17 +957,17 @@ static const struct field stop_fields[] = {
         F_DURATION("timeout", struct stop_spec, timeout, 0),
 };
 
-static int parse_stop(struct parser *p, const struct node *n, void *target)
+static int parse_stop(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(stop_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(stop_fields)] = { 0 };
 
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping with signal or timeout");
         return parse_fields(p, n, stop_fields, ARRAY_SIZE(stop_fields), &((struct manifest *)target)->stop,
                             found);
 }
 
-static int parse_limit_memory(struct parser *p, const struct node *n, void *target)
+static int parse_limit_memory(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct limits_spec *l = target;
         uint64_t v;
@@ -1402,7 +976,7 @@ static int parse_limit_memory(struct parser *p, const struct node *n, void *targ
                 l->memory = 0;
                 return 0;
         }
-        if (n->kind != NODE_SCALAR || !parse_size(n->value, &v) || v < MEMORY_MIN)
+        if (n->kind != YAMLTREE_SCALAR || !parse_size(n->value, &v) || v < MEMORY_MIN)
                 return expected(p, n, "a size of at least 1M such as 64M or 1G, or 'unlimited'");
         l->memory = v;
         return 0;
@@ -1416,11 +990,11 @@ static const struct field limits_fields[] = {
         F_UINT("ipc-rate", struct limits_spec, ipc_rate, 1, 100000000, FIELD_F_UNLIMITED),
 };
 
-static int parse_limits(struct parser *p, const struct node *n, void *target)
+static int parse_limits(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(limits_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(limits_fields)] = { 0 };
 
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping with memory, pids, cpu or files");
         return parse_fields(p, n, limits_fields, ARRAY_SIZE(limits_fields), &((struct manifest *)target)->limits,
                             found);
@@ -1458,9 +1032,9 @@ static bool syscall_name_valid(const char *s)
         return true;
 }
 
-static int parse_sandbox_paths(struct parser *p, const struct node *n, char ***out)
+static int parse_sandbox_paths(struct parser *p, const struct yamltree_node *n, char ***out)
 {
-        if (n->kind == NODE_LIST && n->n_items > SANDBOX_PATHS_MAX)
+        if (n->kind == YAMLTREE_LIST && n->n_items > SANDBOX_PATHS_MAX)
                 return fail(p, n, "at most %u paths", SANDBOX_PATHS_MAX);
         return parse_names(p, n, sandbox_path_valid,
                            "an absolute path without '.' or '..' components (such as /var/lib/web), or a list of "
@@ -1468,28 +1042,28 @@ static int parse_sandbox_paths(struct parser *p, const struct node *n, char ***o
                            out, NULL);
 }
 
-static int parse_sandbox_ro(struct parser *p, const struct node *n, void *target)
+static int parse_sandbox_ro(struct parser *p, const struct yamltree_node *n, void *target)
 {
         return parse_sandbox_paths(p, n, &((struct sandbox_spec *)target)->read_only);
 }
 
-static int parse_sandbox_rw(struct parser *p, const struct node *n, void *target)
+static int parse_sandbox_rw(struct parser *p, const struct yamltree_node *n, void *target)
 {
         return parse_sandbox_paths(p, n, &((struct sandbox_spec *)target)->read_write);
 }
 
-static int parse_syscall_names(struct parser *p, const struct node *n, char ***out)
+static int parse_syscall_names(struct parser *p, const struct yamltree_node *n, char ***out)
 {
         return parse_names(p, n, syscall_name_valid, "a system call name such as ptrace, or a list of them", out,
                            NULL);
 }
 
-static int parse_syscalls_allow(struct parser *p, const struct node *n, void *target)
+static int parse_syscalls_allow(struct parser *p, const struct yamltree_node *n, void *target)
 {
         return parse_syscall_names(p, n, &((struct sandbox_spec *)target)->syscalls_allow);
 }
 
-static int parse_syscalls_deny(struct parser *p, const struct node *n, void *target)
+static int parse_syscalls_deny(struct parser *p, const struct yamltree_node *n, void *target)
 {
         return parse_syscall_names(p, n, &((struct sandbox_spec *)target)->syscalls_deny);
 }
@@ -1499,16 +1073,16 @@ static const struct field syscalls_fields[] = {
         F_CUSTOM("deny", parse_syscalls_deny),
 };
 
-static int parse_sandbox_syscalls(struct parser *p, const struct node *n, void *target)
+static int parse_sandbox_syscalls(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(syscalls_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(syscalls_fields)] = { 0 };
 
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "a mapping with allow or deny");
         return parse_fields(p, n, syscalls_fields, ARRAY_SIZE(syscalls_fields), target, found);
 }
 
-static int parse_sandbox_action(struct parser *p, const struct node *n, void *target)
+static int parse_sandbox_action(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct sandbox_spec *sb = target;
 
@@ -1528,22 +1102,22 @@ static const struct field sandbox_fields[] = {
         F_CUSTOM("on-violation", parse_sandbox_action),
 };
 
-static int parse_sandbox(struct parser *p, const struct node *n, void *target)
+static int parse_sandbox(struct parser *p, const struct yamltree_node *n, void *target)
 {
-        const struct node *found[ARRAY_SIZE(sandbox_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(sandbox_fields)] = { 0 };
         struct sandbox_spec *sb = &((struct manifest *)target)->sandbox;
 
         if (is_text(n, "off") || is_text(n, "on")) {
                 sb->enabled = n->value[1] == 'n';
                 return 0;
         }
-        if (n->kind != NODE_MAP)
+        if (n->kind != YAMLTREE_MAP)
                 return expected(p, n, "on, off, or a mapping with read-only, read-write, syscalls or on-violation");
         sb->enabled = true;
         return parse_fields(p, n, sandbox_fields, ARRAY_SIZE(sandbox_fields), sb, found);
 }
 
-static int parse_enabled(struct parser *p, const struct node *n, void *target)
+static int parse_enabled(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
 
@@ -1610,16 +1184,16 @@ static int manifest_new(const char *source, struct manifest **out)
         return 0;
 }
 
-static int parse_root(struct parser *p, const struct node *root, const char *default_name, struct manifest *m)
+static int parse_root(struct parser *p, const struct yamltree_node *root, const char *default_name, struct manifest *m)
 {
-        const struct node *found[ARRAY_SIZE(manifest_fields)] = { 0 };
+        const struct yamltree_node *found[ARRAY_SIZE(manifest_fields)] = { 0 };
         char q[DIAG_QUOTE_SIZE];
         size_t old;
         int r;
 
-        if (root->kind == NODE_SCALAR && !root->len)
+        if (root->kind == YAMLTREE_SCALAR && !root->len)
                 return fail(p, root, "empty manifest: expected a mapping with at least 'command'");
-        if (root->kind != NODE_MAP)
+        if (root->kind != YAMLTREE_MAP)
                 return expected(p, root, "a mapping of manifest keys such as 'command'");
         r = parse_fields(p, root, manifest_fields, ARRAY_SIZE(manifest_fields), m, found);
         if (r)
@@ -1656,25 +1230,17 @@ static int parse_root(struct parser *p, const struct node *root, const char *def
 int manifest_parse(const char *text, size_t len, const char *source, const char *default_name,
                    struct manifest **out, struct orb_diag *diag)
 {
-        _cleanup_(parser_deinit) struct parser p = {
-                .text = text ? text : "",
-                .len = len,
-                .source = source,
-                .diag = diag,
+        struct parser p = {
+                .tree = YAMLTREE_INIT(&manifest_yaml_rules, text ? text : "", len, source, diag),
                 .digest = FNV_OFFSET,
         };
-        _cleanup_(node_freep) struct node *root = NULL;
+        _cleanup_(yamltree_node_freep) struct yamltree_node *root = NULL;
         _cleanup_(manifest_freep) struct manifest *m = NULL;
         int r;
 
         if (len > MANIFEST_SIZE_MAX)
                 return fail_at(&p, 0, 0, "manifest too large: %zu bytes (max %u)", len, MANIFEST_SIZE_MAX);
-        if (!yaml_parser_initialize(&p.yaml))
-                return -ENOMEM;
-        p.has_yaml = true;
-        yaml_parser_set_input_string(&p.yaml, (const unsigned char *)p.text, len);
-        yaml_parser_set_encoding(&p.yaml, YAML_UTF8_ENCODING);
-        r = build_document(&p, &root);
+        r = yamltree_build(&p.tree, &root);
         if (r)
                 return r;
         r = manifest_new(source, &m);

@@ -4,11 +4,12 @@
  *
  * Two passes, as in the manifest parser:
  *
- *  1. build: libyaml's events become a small tree of YAML nodes (scalar,
- *     list, mapping), each with the line and column of its start mark.
- *     Refused here: aliases, anchors, tags, non-text keys, duplicate keys,
- *     a second document, NUL bytes, more than DEPTH_MAX levels, more than
- *     ITEMS_MAX entries in one collection or NODES_MAX values in all.
+ *  1. build: util/yamltree.c turns libyaml's events into a small tree of
+ *     YAML nodes (scalar, list, mapping), each with the line and column of
+ *     its start mark.  Refused here: aliases, anchors, tags, non-text keys,
+ *     duplicate keys, a second document, NUL bytes, more than DEPTH_MAX
+ *     levels, more than ITEMS_MAX entries in one collection or NODES_MAX
+ *     values in all.
  *  2. walk: the top mapping (subtree, nodes), then each node definition.
  *     A definition with `list:` is a keyed list, with `nodes:` a
  *     container, with `type:` a leaf; each kind has its table of allowed
@@ -40,12 +41,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "config/schema.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
+#include "util/yamltree.h"
+
+_Static_assert((int)SCHEMA_E_INVALID == (int)YAMLTREE_E_INVALID, "a refusal of the YAML is a refusal of the schema");
 
 #define DEPTH_MAX 64             /* YAML nesting; a config level takes two */
 #define ITEMS_MAX 4096u          /* entries in one list or mapping */
@@ -55,424 +58,41 @@
 #define SCHEMA_FILE_MAX (4u << 20)
 
 /* ------------------------------------------------------------------------
- * The YAML tree
+ * The YAML tree (util/yamltree.c) and the field path
  */
 
-enum ynode_kind {
-        Y_SCALAR,
-        Y_LIST,
-        Y_MAP,
-};
-
-struct ynode {
-        enum ynode_kind kind;
-        unsigned line, column;
-        char *value;          /* owned, Y_SCALAR */
-        size_t len;
-        struct ynode **items; /* owned; list items, or key, value, key, value */
-        unsigned n_items, n_alloc;
-};
-
 struct parser {
-        yaml_parser_t yaml;
-        bool has_yaml;
-        const char *text; /* borrowed input */
-        size_t len;
-        struct orb_diag *diag;
-        char path[sizeof(((struct orb_diag *)0)->field)];
-        size_t path_len;
-        unsigned depth, n_nodes;
+        struct yamltree tree;     /* input, diag and field path */
         struct schema_file *file; /* the file being built */
 };
 
-static struct ynode *ynode_free(struct ynode *n)
-{
-        if (!n)
-                return NULL;
-        for (unsigned i = 0; i < n->n_items; i++)
-                ynode_free(n->items[i]);
-        free(n->items);
-        free(n->value);
-        free(n);
-        return NULL;
-}
-
-DEFINE_CLEANUP(struct ynode *, ynode_free)
-
-static void event_deletep(yaml_event_t *ev)
-{
-        yaml_event_delete(ev);
-}
-
-static int fail_at(struct parser *p, unsigned line, unsigned column, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-static int fail_at(struct parser *p, unsigned line, unsigned column, const char *fmt, ...)
-{
-        char msg[sizeof(((struct orb_diag *)0)->message)];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        diag_set(p->diag, line, column, p->path, "%s", msg);
-        return SCHEMA_E_INVALID;
-}
-
-#define fail(p, n, ...) fail_at((p), (n)->line, (n)->column, __VA_ARGS__)
-
+#define fail(p, n, ...) yamltree_fail(&(p)->tree, (n), __VA_ARGS__)
+#define fail_at(p, line, column, ...) yamltree_fail_at(&(p)->tree, (line), (column), __VA_ARGS__)
 /* Appends ".key" (or "key" at the top) to the field path; returns the old length. */
-static size_t path_push(struct parser *p, const char *key, size_t len)
-{
-        size_t old = p->path_len, pos = old;
-        char q[DIAG_QUOTE_SIZE];
+#define path_push(p, key, len) yamltree_path_push_key(&(p)->tree, (key), (len))
+#define path_push_index(p, i) yamltree_path_push_index(&(p)->tree, (i))
+#define path_pop(p, old) yamltree_path_pop(&(p)->tree, (old))
 
-        if (pos)
-                buf_appendf(p->path, sizeof(p->path), &pos, ".");
-        if (path_name_is_valid(key, len) || (len < 32 && path_key_is_valid(key, len) && !memchr(key, ' ', len)))
-                buf_appendf(p->path, sizeof(p->path), &pos, "%.*s", (int)len, key);
-        else
-                buf_appendf(p->path, sizeof(p->path), &pos, "%s", diag_quote(q, sizeof(q), key, len));
-        p->path_len = pos;
-        return old;
+/* Keys shown in field paths as they are; anything else is quoted. */
+static bool key_is_plain(const char *key, size_t len)
+{
+        return path_name_is_valid(key, len) || (len < 32 && path_key_is_valid(key, len) && !memchr(key, ' ', len));
 }
 
-static size_t path_push_index(struct parser *p, unsigned i)
-{
-        size_t old = p->path_len, pos = old;
-
-        buf_appendf(p->path, sizeof(p->path), &pos, "[%u]", i);
-        p->path_len = pos;
-        return old;
-}
-
-static void path_pop(struct parser *p, size_t old)
-{
-        p->path_len = old;
-        p->path[old] = '\0';
-}
-
-static void offset_position(const struct parser *p, size_t offset, unsigned *line, unsigned *column)
-{
-        size_t start = 0;
-
-        *line = 1;
-        for (size_t i = 0; i < offset && i < p->len; i++) {
-                if (p->text[i] == '\r' && i + 1 < offset && p->text[i + 1] == '\n')
-                        i++;
-                if (p->text[i] == '\r' || p->text[i] == '\n') {
-                        (*line)++;
-                        start = i + 1;
-                }
-        }
-        *column = (unsigned)(offset - start + 1);
-}
-
-static int yaml_fail(struct parser *p)
-{
-        const yaml_parser_t *y = &p->yaml;
-        const char *problem = y->problem ? y->problem : "unknown error";
-        unsigned line, column;
-
-        if (y->error == YAML_MEMORY_ERROR)
-                return -ENOMEM;
-        path_pop(p, 0);
-        if (y->error == YAML_READER_ERROR) {
-                offset_position(p, y->problem_offset, &line, &column);
-                return fail_at(p, line, column, "invalid input: %s", problem);
-        }
-        line = (unsigned)y->problem_mark.line + 1;
-        column = (unsigned)y->problem_mark.column + 1;
-        if (y->context)
-                return fail_at(p, line, column, "invalid YAML: %s (%s at line %zu, column %zu)", problem,
-                               y->context, y->context_mark.line + 1, y->context_mark.column + 1);
-        return fail_at(p, line, column, "invalid YAML: %s", problem);
-}
-
-static int next_event(struct parser *p, yaml_event_t *ev)
-{
-        if (!yaml_parser_parse(&p->yaml, ev))
-                return yaml_fail(p);
-        return 0;
-}
-
-static const char *ystr(const yaml_char_t *s)
-{
-        return (const char *)s;
-}
-
-static int check_event(struct parser *p, const yaml_event_t *ev)
-{
-        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
-        const yaml_char_t *anchor = NULL, *tag = NULL;
-        char q[DIAG_QUOTE_SIZE];
-
-        switch (ev->type) {
-        case YAML_ALIAS_EVENT:
-                anchor = ev->data.alias.anchor;
-                return fail_at(p, line, column, "expected a value, found alias %s (aliases are not supported)",
-                               diag_quote(q, sizeof(q), ystr(anchor), strlen(ystr(anchor))));
-        case YAML_SCALAR_EVENT:
-                anchor = ev->data.scalar.anchor, tag = ev->data.scalar.tag;
-                break;
-        case YAML_SEQUENCE_START_EVENT:
-                anchor = ev->data.sequence_start.anchor, tag = ev->data.sequence_start.tag;
-                break;
-        case YAML_MAPPING_START_EVENT:
-                anchor = ev->data.mapping_start.anchor, tag = ev->data.mapping_start.tag;
-                break;
-        default:
-                break;
-        }
-        if (anchor)
-                return fail_at(p, line, column, "expected a plain value, found anchor %s (anchors are not supported)",
-                               diag_quote(q, sizeof(q), ystr(anchor), strlen(ystr(anchor))));
-        if (tag)
-                return fail_at(p, line, column, "expected a plain value, found tag %s (tags are not supported)",
-                               diag_quote(q, sizeof(q), ystr(tag), strlen(ystr(tag))));
-        return 0;
-}
-
-static int ynode_new(struct parser *p, enum ynode_kind kind, const yaml_event_t *ev, struct ynode **out)
-{
-        unsigned line = (unsigned)ev->start_mark.line + 1, column = (unsigned)ev->start_mark.column + 1;
-        struct ynode *n;
-
-        if (++p->n_nodes > NODES_MAX)
-                return fail_at(p, line, column, "too many values in one schema (max %u)", NODES_MAX);
-        n = calloc(1, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        n->kind = kind;
-        n->line = line;
-        n->column = column;
-        *out = n;
-        return 0;
-}
-
-static int ynode_append(struct ynode *n, struct ynode *item)
-{
-        if (n->n_items == n->n_alloc) {
-                unsigned a = n->n_alloc ? 2 * n->n_alloc : 8;
-                struct ynode **items = reallocarray(n->items, a, sizeof(*items));
-
-                if (!items)
-                        return -ENOMEM;
-                n->items = items;
-                n->n_alloc = a;
-        }
-        n->items[n->n_items++] = item;
-        return 0;
-}
-
-static int build_scalar(struct parser *p, const yaml_event_t *ev, struct ynode **out)
-{
-        _cleanup_(ynode_freep) struct ynode *n = NULL;
-        size_t len = ev->data.scalar.length;
-        int r;
-
-        r = ynode_new(p, Y_SCALAR, ev, &n);
-        if (r)
-                return r;
-        if (memchr(ev->data.scalar.value, 0, len))
-                return fail(p, n, "expected text, found a value with a NUL character");
-        n->value = malloc(len + 1);
-        if (!n->value)
-                return -ENOMEM;
-        memcpy(n->value, ev->data.scalar.value, len);
-        n->value[len] = '\0';
-        n->len = len;
-        *out = take_ptr(n);
-        return 0;
-}
-
-static int build_node(struct parser *p, const yaml_event_t *ev, struct ynode **out);
-
-static int collection_new(struct parser *p, enum ynode_kind kind, const yaml_event_t *ev, struct ynode **out)
-{
-        if (p->depth >= DEPTH_MAX)
-                return fail_at(p, (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1,
-                               "values nested too deeply (max %u levels)", DEPTH_MAX);
-        p->depth++;
-        return ynode_new(p, kind, ev, out);
-}
-
-static int build_item(struct parser *p, struct ynode *n, yaml_event_type_t end_type, bool *end)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        _cleanup_(ynode_freep) struct ynode *item = NULL;
-        int r;
-
-        r = next_event(p, &ev);
-        if (r)
-                return r;
-        *end = ev.type == end_type;
-        if (*end)
-                return 0;
-        r = build_node(p, &ev, &item);
-        if (r)
-                return r;
-        r = ynode_append(n, item);
-        if (r)
-                return r;
-        item = NULL;
-        return 0;
-}
-
-static int build_list(struct parser *p, const yaml_event_t *start, struct ynode **out)
-{
-        _cleanup_(ynode_freep) struct ynode *n = NULL;
-        bool end = false;
-        int r;
-
-        r = collection_new(p, Y_LIST, start, &n);
-        if (r)
-                return r;
-        while (!end) {
-                size_t old = path_push_index(p, n->n_items);
-
-                r = build_item(p, n, YAML_SEQUENCE_END_EVENT, &end);
-                path_pop(p, old);
-                if (r)
-                        return r;
-                if (n->n_items > ITEMS_MAX)
-                        return fail(p, n->items[ITEMS_MAX], "too many entries in one list (max %u)", ITEMS_MAX);
-        }
-        p->depth--;
-        *out = take_ptr(n);
-        return 0;
-}
-
-static int build_key(struct parser *p, struct ynode *map, bool *end)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        _cleanup_(ynode_freep) struct ynode *key = NULL;
-        char q[DIAG_QUOTE_SIZE];
-        int r;
-
-        r = next_event(p, &ev);
-        if (r)
-                return r;
-        *end = ev.type == YAML_MAPPING_END_EVENT;
-        if (*end)
-                return 0;
-        r = check_event(p, &ev);
-        if (r)
-                return r;
-        if (ev.type != YAML_SCALAR_EVENT)
-                return fail_at(p, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
-                               "expected a text key, found %s",
-                               ev.type == YAML_SEQUENCE_START_EVENT ? "a list" : "a mapping");
-        r = build_scalar(p, &ev, &key);
-        if (r)
-                return r;
-        for (unsigned i = 0; i < map->n_items; i += 2) {
-                const struct ynode *k = map->items[i];
-
-                if (k->len == key->len && !memcmp(k->value, key->value, k->len))
-                        return fail(p, key, "expected each key once, found %s again (first at line %u, column %u)",
-                                    diag_quote(q, sizeof(q), key->value, key->len), k->line, k->column);
-        }
-        r = ynode_append(map, key);
-        if (r)
-                return r;
-        key = NULL;
-        return 0;
-}
-
-static int build_map(struct parser *p, const yaml_event_t *start, struct ynode **out)
-{
-        _cleanup_(ynode_freep) struct ynode *n = NULL;
-        bool end = false;
-        int r;
-
-        r = collection_new(p, Y_MAP, start, &n);
-        if (r)
-                return r;
-        for (;;) {
-                const struct ynode *key;
-                size_t old;
-
-                r = build_key(p, n, &end);
-                if (r)
-                        return r;
-                if (end)
-                        break;
-                key = n->items[n->n_items - 1];
-                if ((n->n_items + 1) / 2 > ITEMS_MAX)
-                        return fail(p, key, "too many keys in one mapping (max %u)", ITEMS_MAX);
-                old = path_push(p, key->value, key->len);
-                r = build_item(p, n, YAML_MAPPING_END_EVENT, &end);
-                path_pop(p, old);
-                if (r)
-                        return r;
-                if (end) /* libyaml never ends a mapping between key and value */
-                        return -EPROTO;
-        }
-        p->depth--;
-        *out = take_ptr(n);
-        return 0;
-}
-
-static int build_node(struct parser *p, const yaml_event_t *ev, struct ynode **out)
-{
-        int r = check_event(p, ev);
-
-        if (r)
-                return r;
-        switch (ev->type) {
-        case YAML_SCALAR_EVENT:
-                return build_scalar(p, ev, out);
-        case YAML_SEQUENCE_START_EVENT:
-                return build_list(p, ev, out);
-        case YAML_MAPPING_START_EVENT:
-                return build_map(p, ev, out);
-        default:
-                return -EPROTO;
-        }
-}
-
-static int skip_event(struct parser *p, yaml_event_type_t *type, unsigned *line, unsigned *column)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        int r = next_event(p, &ev);
-
-        if (r)
-                return r;
-        *type = ev.type;
-        *line = (unsigned)ev.start_mark.line + 1;
-        *column = (unsigned)ev.start_mark.column + 1;
-        return 0;
-}
-
-static int build_document(struct parser *p, struct ynode **out)
-{
-        _cleanup_(event_deletep) yaml_event_t ev = { 0 };
-        _cleanup_(ynode_freep) struct ynode *root = NULL;
-        yaml_event_type_t type;
-        unsigned line, column;
-        int r;
-
-        r = skip_event(p, &type, &line, &column); /* stream start */
-        if (!r)
-                r = skip_event(p, &type, &line, &column);
-        if (r)
-                return r;
-        if (type == YAML_STREAM_END_EVENT)
-                return fail_at(p, 1, 1, "empty schema: expected a mapping with 'subtree' and 'nodes'");
-        r = next_event(p, &ev);
-        if (!r)
-                r = build_node(p, &ev, &root);
-        if (!r)
-                r = skip_event(p, &type, &line, &column); /* document end */
-        if (!r)
-                r = skip_event(p, &type, &line, &column);
-        if (r)
-                return r;
-        if (type != YAML_STREAM_END_EVENT)
-                return fail_at(p, line, column, "expected one YAML document, found a second one");
-        *out = take_ptr(root);
-        return 0;
-}
+static const struct yamltree_rules schema_yaml_rules = {
+        .document = "schema",
+        .empty = "empty schema: expected a mapping with 'subtree' and 'nodes'",
+        .depth_max = DEPTH_MAX,
+        .items_max = ITEMS_MAX,
+        .nodes_max = NODES_MAX,
+        .key_is_plain = key_is_plain,
+        .wording = {
+                .alias = { "expected a value, found alias ", " (aliases are not supported)" },
+                .anchor = { "expected a plain value, found anchor ", " (anchors are not supported)" },
+                .tag = { "expected a plain value, found tag ", " (tags are not supported)" },
+                .duplicate_key = { "expected each key once, found ", " again" },
+        },
+};
 
 /* ------------------------------------------------------------------------
  * Schema nodes
@@ -704,7 +324,7 @@ int schema_check_value(const struct schema_node *leaf, const struct cfg_value *v
  * Walking definitions
  */
 
-static const struct ynode *map_get(const struct ynode *map, const char *key)
+static const struct yamltree_node *map_get(const struct yamltree_node *map, const char *key)
 {
         for (unsigned i = 0; i + 1 < map->n_items; i += 2)
                 if (!strcmp(map->items[i]->value, key))
@@ -712,18 +332,18 @@ static const struct ynode *map_get(const struct ynode *map, const char *key)
         return NULL;
 }
 
-static const char *kind_name(const struct ynode *n)
+static const char *kind_name(const struct yamltree_node *n)
 {
-        return n->kind == Y_SCALAR ? "text" : n->kind == Y_LIST ? "a list" : "a mapping";
+        return n->kind == YAMLTREE_SCALAR ? "text" : n->kind == YAMLTREE_LIST ? "a list" : "a mapping";
 }
 
 /* Refuses keys of @map that are not in @allowed (NULL-terminated). */
-static int check_keys(struct parser *p, const struct ynode *map, const char *const *allowed, const char *what)
+static int check_keys(struct parser *p, const struct yamltree_node *map, const char *const *allowed, const char *what)
 {
         char q[DIAG_QUOTE_SIZE], list[256];
 
         for (unsigned i = 0; i < map->n_items; i += 2) {
-                const struct ynode *k = map->items[i];
+                const struct yamltree_node *k = map->items[i];
                 bool ok = false;
                 size_t pos = 0;
 
@@ -740,14 +360,14 @@ static int check_keys(struct parser *p, const struct ynode *map, const char *con
         return 0;
 }
 
-static int want_scalar(struct parser *p, const struct ynode *n, const char *what)
+static int want_scalar(struct parser *p, const struct yamltree_node *n, const char *what)
 {
-        if (n->kind != Y_SCALAR)
+        if (n->kind != YAMLTREE_SCALAR)
                 return fail(p, n, "expected %s, found %s", what, kind_name(n));
         return 0;
 }
 
-static int parse_bool_field(struct parser *p, const struct ynode *n, bool *out)
+static int parse_bool_field(struct parser *p, const struct yamltree_node *n, bool *out)
 {
         char q[DIAG_QUOTE_SIZE];
         int r = want_scalar(p, n, "true or false");
@@ -761,20 +381,20 @@ static int parse_bool_field(struct parser *p, const struct ynode *n, bool *out)
 }
 
 /* [min, max] of integers, min <= max, both >= @floor. */
-static int parse_range(struct parser *p, const struct ynode *n, int64_t floor, int64_t *min, int64_t *max)
+static int parse_range(struct parser *p, const struct yamltree_node *n, int64_t floor, int64_t *min, int64_t *max)
 {
         char q[DIAG_QUOTE_SIZE];
         int64_t v[2];
 
-        if (n->kind != Y_LIST || n->n_items != 2)
+        if (n->kind != YAMLTREE_LIST || n->n_items != 2)
                 return fail(p, n, "expected [MIN, MAX], found %s",
-                            n->kind == Y_LIST ? "a list of other than 2 items" : kind_name(n));
+                            n->kind == YAMLTREE_LIST ? "a list of other than 2 items" : kind_name(n));
         for (int i = 0; i < 2; i++) {
-                const struct ynode *it = n->items[i];
+                const struct yamltree_node *it = n->items[i];
 
-                if (it->kind != Y_SCALAR || !parse_int(it->value, &v[i]))
+                if (it->kind != YAMLTREE_SCALAR || !parse_int(it->value, &v[i]))
                         return fail(p, it, "expected a 64-bit integer, found %s",
-                                    it->kind == Y_SCALAR ? diag_quote(q, sizeof(q), it->value, it->len)
+                                    it->kind == YAMLTREE_SCALAR ? diag_quote(q, sizeof(q), it->value, it->len)
                                                          : kind_name(it));
                 if (v[i] < floor)
                         return fail(p, it, "expected at least %" PRId64 ", found %" PRId64, floor, v[i]);
@@ -906,7 +526,7 @@ heavy:
         return "expected a pattern of at most 1000 atoms once {m,n} repetitions are expanded";
 }
 
-static int parse_pattern(struct parser *p, const struct ynode *n, struct schema_node *leaf)
+static int parse_pattern(struct parser *p, const struct yamltree_node *n, struct schema_node *leaf)
 {
         const char *refusal;
         char err[160];
@@ -932,23 +552,23 @@ static int parse_pattern(struct parser *p, const struct ynode *n, struct schema_
         return 0;
 }
 
-static int parse_values(struct parser *p, const struct ynode *n, struct schema_node *leaf)
+static int parse_values(struct parser *p, const struct yamltree_node *n, struct schema_node *leaf)
 {
         char q[DIAG_QUOTE_SIZE];
 
-        if (n->kind != Y_LIST || !n->n_items)
+        if (n->kind != YAMLTREE_LIST || !n->n_items)
                 return fail(p, n, "expected a list of at least one name, found %s",
-                            n->kind == Y_LIST ? "an empty list" : kind_name(n));
+                            n->kind == YAMLTREE_LIST ? "an empty list" : kind_name(n));
         leaf->values = calloc(n->n_items, sizeof(*leaf->values));
         if (!leaf->values)
                 return -ENOMEM;
         for (unsigned i = 0; i < n->n_items; i++) {
-                const struct ynode *it = n->items[i];
+                const struct yamltree_node *it = n->items[i];
                 size_t old = path_push_index(p, i);
 
-                if (it->kind != Y_SCALAR || !path_key_is_valid(it->value, it->len)) {
+                if (it->kind != YAMLTREE_SCALAR || !path_key_is_valid(it->value, it->len)) {
                         int r = fail(p, it, "expected a name of printable characters, found %s",
-                                     it->kind == Y_SCALAR ? diag_quote(q, sizeof(q), it->value, it->len)
+                                     it->kind == YAMLTREE_SCALAR ? diag_quote(q, sizeof(q), it->value, it->len)
                                                           : kind_name(it));
                         path_pop(p, old);
                         return r;
@@ -969,7 +589,7 @@ static int parse_values(struct parser *p, const struct ynode *n, struct schema_n
         return 0;
 }
 
-static int parse_target(struct parser *p, const struct ynode *n, struct schema_node *leaf)
+static int parse_target(struct parser *p, const struct yamltree_node *n, struct schema_node *leaf)
 {
         struct orb_diag d = ORB_DIAG_INIT;
         struct path path;
@@ -991,7 +611,7 @@ static int parse_target(struct parser *p, const struct ynode *n, struct schema_n
         return 0;
 }
 
-static int parse_type(struct parser *p, const struct ynode *n, enum schema_type *out)
+static int parse_type(struct parser *p, const struct yamltree_node *n, enum schema_type *out)
 {
         char q[DIAG_QUOTE_SIZE];
         int r = want_scalar(p, n, "a type");
@@ -1008,10 +628,10 @@ static int parse_type(struct parser *p, const struct ynode *n, enum schema_type 
 }
 
 /* The options that apply to a type, with the key used to check each. */
-static int leaf_option(struct parser *p, const struct ynode *def, const char *key, bool allowed,
-                       const struct schema_node *leaf, const struct ynode **out)
+static int leaf_option(struct parser *p, const struct yamltree_node *def, const char *key, bool allowed,
+                       const struct schema_node *leaf, const struct yamltree_node **out)
 {
-        const struct ynode *v = map_get(def, key);
+        const struct yamltree_node *v = map_get(def, key);
         size_t old;
 
         *out = NULL;
@@ -1038,12 +658,12 @@ static int leaf_option(struct parser *p, const struct ynode *def, const char *ke
                 _r;                                                                                                    \
         })
 
-static int parse_default(struct parser *p, const struct ynode *v, struct schema_node *leaf)
+static int parse_default(struct parser *p, const struct yamltree_node *v, struct schema_node *leaf)
 {
         char why[256];
         int r;
 
-        if (v->kind != Y_SCALAR)
+        if (v->kind != YAMLTREE_SCALAR)
                 return fail(p, v, "expected a %s value, found %s", schema_type_name(leaf->type), kind_name(v));
         if (leaf->type == SCHEMA_REF)
                 return fail(p, v, "expected no default on a ref (the entry it names may not exist)");
@@ -1060,11 +680,11 @@ static int parse_default(struct parser *p, const struct ynode *v, struct schema_
         return 0;
 }
 
-static int parse_leaf(struct parser *p, const struct ynode *def, struct schema_node *leaf)
+static int parse_leaf(struct parser *p, const struct yamltree_node *def, struct schema_node *leaf)
 {
         static const char *const keys[] = { "type",   "required", "default", "description", "pattern",
                                             "length", "range",    "values",  "target",      NULL };
-        const struct ynode *v;
+        const struct yamltree_node *v;
         int r;
 
         r = check_keys(p, def, keys, "a leaf");
@@ -1106,12 +726,12 @@ static int parse_leaf(struct parser *p, const struct ynode *def, struct schema_n
         return 0;
 }
 
-static int parse_nodes(struct parser *p, const struct ynode *nodes, struct schema_node *parent);
+static int parse_nodes(struct parser *p, const struct yamltree_node *nodes, struct schema_node *parent);
 
-static int parse_list(struct parser *p, const struct ynode *def, struct schema_node *list)
+static int parse_list(struct parser *p, const struct yamltree_node *def, struct schema_node *list)
 {
         static const char *const keys[] = { "list", "nodes", "description", NULL };
-        const struct ynode *key = map_get(def, "list"), *nodes = map_get(def, "nodes");
+        const struct yamltree_node *key = map_get(def, "list"), *nodes = map_get(def, "nodes");
         struct schema_node *k;
         char q[DIAG_QUOTE_SIZE];
         int r;
@@ -1142,7 +762,8 @@ static int parse_list(struct parser *p, const struct ynode *def, struct schema_n
         return 0;
 }
 
-static int parse_def(struct parser *p, const struct ynode *name, const struct ynode *def, struct schema_node *parent)
+static int parse_def(struct parser *p, const struct yamltree_node *name, const struct yamltree_node *def,
+                     struct schema_node *parent)
 {
         static const char *const container_keys[] = { "nodes", "description", NULL };
         _cleanup_(snode_freep) struct schema_node *n = NULL;
@@ -1152,7 +773,7 @@ static int parse_def(struct parser *p, const struct ynode *name, const struct yn
         if (!path_name_is_valid(name->value, name->len))
                 return fail(p, name, "expected a node name of a-z, 0-9, '_' or '-', found %s",
                             diag_quote(q, sizeof(q), name->value, name->len));
-        if (def->kind != Y_MAP)
+        if (def->kind != YAMLTREE_MAP)
                 return fail(p, def, "expected a mapping with 'type', 'nodes' or 'list', found %s", kind_name(def));
         n = calloc(1, sizeof(*n));
         if (!n)
@@ -1181,13 +802,13 @@ static int parse_def(struct parser *p, const struct ynode *name, const struct yn
         return 0;
 }
 
-static int parse_nodes(struct parser *p, const struct ynode *nodes, struct schema_node *parent)
+static int parse_nodes(struct parser *p, const struct yamltree_node *nodes, struct schema_node *parent)
 {
         int r;
 
-        if (nodes->kind != Y_MAP || !nodes->n_items)
+        if (nodes->kind != YAMLTREE_MAP || !nodes->n_items)
                 return fail(p, nodes, "expected a mapping of at least one node name to its definition, found %s",
-                            nodes->kind == Y_MAP ? "an empty mapping" : kind_name(nodes));
+                            nodes->kind == YAMLTREE_MAP ? "an empty mapping" : kind_name(nodes));
         parent->children = calloc(nodes->n_items / 2, sizeof(*parent->children));
         if (!parent->children)
                 return -ENOMEM;
@@ -1203,16 +824,16 @@ static int parse_nodes(struct parser *p, const struct ynode *nodes, struct schem
         return 0;
 }
 
-static int parse_top(struct parser *p, const struct ynode *top)
+static int parse_top(struct parser *p, const struct yamltree_node *top)
 {
         static const char *const keys[] = { "subtree", "nodes", "description", NULL };
         struct orb_diag d = ORB_DIAG_INIT;
-        const struct ynode *subtree, *nodes;
+        const struct yamltree_node *subtree, *nodes;
         struct schema_node *root;
         struct path path;
         int r;
 
-        if (top->kind != Y_MAP)
+        if (top->kind != YAMLTREE_MAP)
                 return fail(p, top, "expected a mapping with 'subtree' and 'nodes', found %s", kind_name(top));
         r = check_keys(p, top, keys, "a schema");
         if (r)
@@ -1271,8 +892,8 @@ static bool subtrees_overlap(const char *a, const char *b)
  */
 int schema_set_add(struct schema_set *s, const char *text, size_t len, const char *file, struct orb_diag *d)
 {
-        struct parser p = { .text = text, .len = len, .diag = d };
-        _cleanup_(ynode_freep) struct ynode *top = NULL;
+        struct parser p = { .tree = YAMLTREE_INIT(&schema_yaml_rules, text, len, file, d) };
+        _cleanup_(yamltree_node_freep) struct yamltree_node *top = NULL;
         _cleanup_(file_freep) struct schema_file *f = NULL;
         struct schema_file **files;
         int r;
@@ -1282,13 +903,7 @@ int schema_set_add(struct schema_set *s, const char *text, size_t len, const cha
         if (!f || !(f->name = strdup(file)))
                 return -ENOMEM;
         p.file = f;
-        if (!yaml_parser_initialize(&p.yaml))
-                return -ENOMEM;
-        p.has_yaml = true;
-        yaml_parser_set_input_string(&p.yaml, (const unsigned char *)text, len);
-        yaml_parser_set_encoding(&p.yaml, YAML_UTF8_ENCODING);
-        r = build_document(&p, &top);
-        yaml_parser_delete(&p.yaml);
+        r = yamltree_build(&p.tree, &top);
         if (!r)
                 r = parse_top(&p, top);
         if (r)
