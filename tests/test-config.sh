@@ -14,6 +14,18 @@ capabilities: [provide:config, publish:config]
 readiness: notify
 sandbox: {read-only: [$ORB_BIN, $SCHEMAS], read-write: [$CFG]}
 EOF
+# Services bound to configuration paths: restarted, reloaded, left alone.
+manifest bound <<EOF
+command: [$TESTSVC, --print, up]
+config: {watch: [system.hostname]}
+EOF
+manifest hup <<EOF
+command: "trap 'echo reloaded' HUP; echo up; while true; do sleep 0.1; done"
+config: {watch: ["net.iface"], on-change: reload}
+EOF
+manifest unbound <<EOF
+command: [$TESTSVC, --print, up]
+EOF
 # Subscribers, started later: NAME SUBTREE MODE
 sub() {
         manifest "$1" <<EOF
@@ -105,6 +117,25 @@ sleep 3
 ctl start config >/dev/null
 wait_state config running 10
 expect_eq "rolled back after the restart" "$(cfg get system.greeting)" "kept (running)"
+
+# Reactions: orbitald restarts (or sends SIGHUP to) the services bound to
+# what a commit changed, and a dry run says which it would be.
+bound_pid=$(field bound .pid); hup_pid=$(field hup .pid); unbound_pid=$(field unbound .pid)
+cfg set system.hostname gw-2
+cfg set net.iface[eth0].mtu 1300
+out=$(cfg commit --dry-run)
+expect_match "dry run: restart" "$out" "would restart bound"
+expect_match "dry run: reload" "$out" "would reload hup"
+[[ "$out" != *unbound* ]] || fail "a dry run names a service that watches nothing: $out"
+out=$(cfg commit -m react)
+id=$(sed -n 's/^committed //p' <<<"$out")
+wait_for "bound restarted" 10 bash -c "p=\$($ORBCTL --json status bound | jq .pid); [ \"\$p\" != null ] && [ \"\$p\" != $bound_pid ]"
+wait_state bound running 10
+wait_log bound "config: commit $id changed system.hostname: restart" 5
+wait_log hup "config: commit $id changed net.iface\[eth0\].mtu: reload" 5
+wait_log hup "^.*reloaded$" 5
+expect_eq "reload keeps the process" "$(field hup .pid)" "$hup_pid"
+expect_eq "an unbound service is left alone" "$(field unbound .pid)" "$unbound_pid"
 
 # Subscribers check commits that touch their subtree: accept, refuse,
 # say nothing (timeout), crash; a refused commit changes nothing.

@@ -15,16 +15,21 @@
 
 #include <jansson.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "bus-cmd.h"
 #include "config-cmd.h"
 #include "orbital/orbital.h"
 #include "util/time.h"
+#include "util/unixsock.h"
 
 #define EXIT_USAGE 100
 #define EXIT_SYSTEM 111
 
 struct config_cli {
         struct orb_conn *bus;
+        const char *control_path; /* orbitald's control socket */
         bool as_json;
         const char *session;
 };
@@ -149,6 +154,42 @@ static void print_diff(const json_t *diff)
                 print_value(stdout, json_object_get(d, "old"));
                 puts(")");
         }
+}
+
+/* The changed paths of a diff, as a JSON array. */
+static json_t *diff_paths(const json_t *diff)
+{
+        static const char *const groups[] = {"added", "changed", "removed"};
+        json_t *paths = json_array(), *d;
+        size_t i;
+
+        for (unsigned g = 0; paths && g < 3; g++)
+                json_array_foreach(json_object_get(diff, groups[g]), i, d)
+                        json_array_append(paths, json_object_get(d, "path"));
+        return paths;
+}
+
+/* Asks orbitald which services a commit of @diff would restart or reload
+ * (orb-config cannot know: the bindings are in the manifests).  NULL when
+ * orbitald cannot say; the caller says so. */
+static json_t *affected_services(const struct config_cli *cli, const json_t *diff)
+{
+        json_t *req = json_pack("{s:s, s:{s:o}}", "method", "config-affected", "params", "paths", diff_paths(diff));
+        char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, buf[65536];
+        int fd = unix_connect(cli->control_path, SOCK_SEQPACKET);
+        json_t *reply = NULL, *services = NULL;
+        ssize_t n = -1;
+
+        if (fd >= 0 && text && send(fd, text, strlen(text), MSG_NOSIGNAL) >= 0)
+                n = recv(fd, buf, sizeof(buf), 0);
+        if (n > 0 && (reply = json_loadb(buf, (size_t)n, 0, NULL)) && json_is_true(json_object_get(reply, "ok")))
+                services = json_incref(json_object_get(json_object_get(reply, "result"), "services"));
+        if (fd >= 0)
+                close(fd);
+        free(text);
+        json_decref(req);
+        json_decref(reply);
+        return services;
 }
 
 static bool diff_is_empty(const json_t *diff)
@@ -291,12 +332,26 @@ static int cmd_commit(struct config_cli *cli, int argc, char **argv)
         diff = json_field(reply, "diff");
         if (cli->as_json) {
                 json_object_set(reply, "diff", diff ? diff : json_null());
+                if (dry_run) {
+                        json_t *services = affected_services(cli, diff);
+                        json_object_set_new(reply, "services", services ? services : json_null());
+                }
                 print_json(reply);
         } else {
                 const char *asked = json_string_value(json_object_get(reply, "asked"));
                 print_diff(diff);
                 if (asked && asked[0])
                         printf("subscribers asked: %s\n", asked);
+                if (dry_run) {
+                        json_t *services = affected_services(cli, diff), *s;
+                        size_t i;
+                        if (!services)
+                                puts("services to restart: unknown (orbitald did not answer)");
+                        json_array_foreach(services, i, s)
+                                printf("would %s %s\n", json_string_value(json_object_get(s, "action")),
+                                       json_string_value(json_object_get(s, "service")));
+                        json_decref(services);
+                }
                 if (dry_run)
                         puts(diff_is_empty(diff) ? "dry run: no changes" : "dry run: valid; nothing committed");
                 else
@@ -431,9 +486,9 @@ static int dispatch(struct config_cli *cli, int argc, char **argv)
         return config_usage();
 }
 
-int config_cmd(const char *bus_path, bool as_json, int argc, char **argv)
+int config_cmd(const char *bus_path, const char *control_path, bool as_json, int argc, char **argv)
 {
-        struct config_cli cli = {.as_json = as_json, .session = ""};
+        struct config_cli cli = {.as_json = as_json, .session = "", .control_path = control_path};
         int code;
 
         argc--, argv++; /* "config" */

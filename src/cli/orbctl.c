@@ -808,7 +808,7 @@ int main(int argc, char **argv)
         }
         if (strcmp(cli.command, "config") == 0) {
                 char bus[4096];
-                return config_cmd(bus_path(&cli, bus, sizeof(bus)), cli.json, argc - optind, argv + optind);
+                return config_cmd(bus_path(&cli, bus, sizeof(bus)), cli.socket, cli.json, argc - optind, argv + optind);
         }
         cli.fd = connect_control(cli.socket);
         return run_command(&cli, argc - optind, argv + optind);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "broker/capspec.h"
+#include "config-react.h"
 #include "control.h"
 #include "orbital/protocol.h"
 #include "sandbox/sandbox.h"
@@ -660,6 +661,20 @@ static void m_audit_head(struct request *rq)
         send_ok(rq->c, ctl->audit_head(ctl->audit_ctx));
 }
 
+/* Which services a commit changing params.paths would restart or reload. */
+static void m_config_affected(struct request *rq)
+{
+        json_t *paths = json_object_get(rq->params, "paths"), *v;
+        size_t i;
+
+        if (!json_is_array(paths))
+                return send_error(rq->c, "bad-request", "config-affected: 'paths' must be an array of strings");
+        json_array_foreach(paths, i, v)
+                if (!json_is_string(v))
+                        return send_error(rq->c, "bad-request", "config-affected: paths[%zu] is not a string", i);
+        send_ok(rq->c, json_pack("{s:o}", "services", config_affected(rq->c->ctl->sup, paths)));
+}
+
 static const struct method {
         const char *name;
         bool needs_write;  /* changes services: root or the owner */
@@ -676,6 +691,7 @@ static const struct method {
         {"grant", true, false, m_grant},      {"revoke", true, false, m_revoke},
         {"audit-head", false, true, m_audit_head},
         {"sandbox", false, false, m_sandbox}, {"check", false, true, m_check},
+        {"config-affected", false, false, m_config_affected},
 };
 
 static void client_handle(struct client *c, const char *buf, size_t len)

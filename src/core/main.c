@@ -23,6 +23,7 @@
 
 #include "audit.h"
 #include "broker/broker.h"
+#include "config-react.h"
 #include "control.h"
 #include "notify.h"
 #include "sandbox/violations.h"
@@ -313,9 +314,18 @@ static void on_violation(void *ctx, const char *service, const struct seccomp_ev
                             ev->pid, "comm", ev->comm, "action", action));
 }
 
+/* orb-config's commits: restart or reload the services bound to them. */
+static void bus_event(void *ctx, const char *topic, const char *publisher, const void *data, size_t len)
+{
+        struct daemon *d = ctx;
+
+        if (!strcmp(topic, "config.committed"))
+                config_react(&d->sup, publisher, data, len);
+}
+
 static int broker_setup(struct daemon *d, const char *bus_path)
 {
-        const struct broker_hooks hooks = {.ctx = d, .audit = bus_audit, .ready = bus_ready};
+        const struct broker_hooks hooks = {.ctx = d, .audit = bus_audit, .ready = bus_ready, .event = bus_event};
         int r = broker_init(&d->broker, &d->loop, bus_path, &hooks);
 
         if (r < 0)

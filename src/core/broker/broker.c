@@ -783,6 +783,8 @@ static int publish_deliver(struct peer *from, struct orb_msg *m)
                 if (p != from && !p->is_closing && sub_matches(p, topic) && may_receive(p, topic))
                         peer_send(p, ev, false);
         orb_msg_reset(ev, ORB_MSG_EVENT);
+        if (b->hooks.event)
+                b->hooks.event(b->hooks.ctx, topic, from->name, data, len);
         return 0;
 }
 

@@ -46,6 +46,8 @@ struct broker_hooks {
         void (*audit)(void *ctx, const char *kind, const char *actor, json_t *fields);
         /* A service said it is ready (orb_conn_ready). */
         void (*ready)(void *ctx, struct service *svc);
+        /* An event was published (its publisher held the capability). */
+        void (*event)(void *ctx, const char *topic, const char *publisher, const void *data, size_t len);
 };
 
 /* An endpoint object: one service type, with its registrations. */

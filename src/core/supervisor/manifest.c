@@ -1117,6 +1117,61 @@ static int parse_sandbox(struct parser *p, const struct yamltree_node *n, void *
         return parse_fields(p, n, sandbox_fields, ARRAY_SIZE(sandbox_fields), sb, found);
 }
 
+/* ---- config: reactions to configuration commits ---- */
+
+/* A configuration path as orb-config spells it (net.iface[eth0].mtu):
+ * printable, no spaces or quotes; orb-config's parser is the judge of
+ * the rest, and a path it never sends simply never matches. */
+static bool config_path_valid(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (!n || n > 255 || s[0] == '.' || s[0] == '[')
+                return false;
+        for (; *s; s++)
+                if (*s <= ' ' || *s > '~' || *s == '"' || *s == '\'')
+                        return false;
+        return true;
+}
+
+static int parse_config_watch(struct parser *p, const struct yamltree_node *n, void *target)
+{
+        return parse_names(p, n, config_path_valid, "a configuration path such as net.iface, or a list of them",
+                           &((struct config_binding *)target)->watch, NULL);
+}
+
+static int parse_config_action(struct parser *p, const struct yamltree_node *n, void *target)
+{
+        struct config_binding *c = target;
+
+        if (is_text(n, "restart"))
+                c->on_change = CONFIG_RESTART;
+        else if (is_text(n, "reload"))
+                c->on_change = CONFIG_RELOAD;
+        else
+                return expected(p, n, "restart or reload");
+        return 0;
+}
+
+static const struct field config_fields[] = {
+        F_CUSTOM("watch", parse_config_watch),
+        F_CUSTOM("on-change", parse_config_action),
+};
+
+static int parse_config(struct parser *p, const struct yamltree_node *n, void *target)
+{
+        const struct yamltree_node *found[ARRAY_SIZE(config_fields)] = { 0 };
+        struct config_binding *c = &((struct manifest *)target)->config;
+        int r;
+
+        if (n->kind != YAMLTREE_MAP)
+                return expected(p, n, "a mapping with watch and on-change");
+        r = parse_fields(p, n, config_fields, ARRAY_SIZE(config_fields), c, found);
+        if (r == 0 && !c->watch)
+                return missing_key(p, n, "watch");
+        return r;
+}
+
 static int parse_enabled(struct parser *p, const struct yamltree_node *n, void *target)
 {
         struct manifest *m = target;
@@ -1146,6 +1201,7 @@ static const struct field manifest_fields[] = {
         F_CUSTOM("limits", parse_limits),
         F_CUSTOM("capabilities", parse_capabilities),
         F_CUSTOM("sandbox", parse_sandbox),
+        F_CUSTOM("config", parse_config),
         F_CUSTOM("enabled", parse_enabled),
 };
 
@@ -1395,6 +1451,7 @@ struct manifest *manifest_free(struct manifest *m)
         strv_free(m->sandbox.read_write);
         strv_free(m->sandbox.syscalls_allow);
         strv_free(m->sandbox.syscalls_deny);
+        strv_free(m->config.watch);
         strv_free(m->health.argv);
         free(m);
         return NULL;

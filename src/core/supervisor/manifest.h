@@ -90,6 +90,17 @@ struct limits_spec {
         unsigned ipc_rate; /* messages/s to orbitald and on channels; 0 = unlimited */
 };
 
+/* What orbitald does when a commit changes a watched configuration path. */
+enum config_action {
+        CONFIG_RESTART, /* restart the service (default) */
+        CONFIG_RELOAD,  /* send it SIGHUP */
+};
+
+struct config_binding {
+        char **watch;   /* owned configuration paths, NULL-terminated; NULL = none */
+        enum config_action on_change;
+};
+
 struct env_var {
         char *name;  /* owned */
         char *value; /* owned */
@@ -123,6 +134,7 @@ struct manifest {
         struct stop_spec stop;
         struct limits_spec limits;
         struct sandbox_spec sandbox;  /* lists owned, never NULL */
+        struct config_binding config; /* orb-config subtrees it reacts to */
         bool enabled;                 /* start at boot */
         uint64_t digest;              /* hash of the normalised content:
                                          reload restarts when it changes */

@@ -964,6 +964,29 @@ static void test_sandbox_section(void)
                   "expected on, off, or a mapping with read-only, read-write, syscalls or on-violation");
 }
 
+/* config: the configuration paths a service reacts to, and how. */
+static void test_config_binding(void)
+{
+        struct manifest *m;
+
+        m = parse_ok("command: a\n");
+        assert(!m->config.watch && m->config.on_change == CONFIG_RESTART);
+        manifest_free(m);
+        m = parse_ok("command: a\nconfig: {watch: [system.hostname, \"net.iface[eth0]\"], on-change: reload}\n");
+        assert(strv_equal(m->config.watch, STRV("system.hostname", "net.iface[eth0]")));
+        assert(m->config.on_change == CONFIG_RELOAD);
+        manifest_free(m);
+        m = parse_ok("command: a\nconfig: {watch: net}\n");
+        assert(strv_equal(m->config.watch, STRV("net")) && m->config.on_change == CONFIG_RESTART);
+        manifest_free(m);
+        parse_bad("command: a\nconfig: {watch: [net], on-change: later}\n", 2, 35, "config.on-change",
+                  "expected restart or reload, found 'later'");
+        parse_bad("command: a\nconfig: {on-change: reload}\n", 2, 9, "config.watch", "missing required key 'watch'");
+        parse_bad("command: a\nconfig: [net]\n", 2, 9, "config", "expected a mapping with watch and on-change");
+        parse_bad("command: a\nconfig: {watch: [\"a b\"]}\n", 2, 18, "config.watch[0]",
+                  "expected a configuration path such as net.iface, or a list of them");
+}
+
 static void test_capabilities_enabled(void)
 {
         struct manifest *m;
@@ -1150,6 +1173,7 @@ int main(int argc, char **argv)
         test_limits();
         test_capabilities_enabled();
         test_sandbox_section();
+        test_config_binding();
         test_found_quoting();
         test_digest();
         {

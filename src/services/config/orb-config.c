@@ -395,9 +395,60 @@ static int on_discard(struct orb_call *call, const struct orb_msg *args, void *u
 
 static void arm_confirm_timer(struct config *cf);
 
+#define EVENT_PATHS_MAX (24u << 10) /* bytes of paths in an event (events are <= 32 KiB) */
+
+/* The leaves commit @id (the newest) changed, or, when they would not fit
+ * in an event, the subtrees (first segments) they are in ("coarse"). */
+static json_t *changed_paths(struct config *cf, bool *coarse)
+{
+        static const char *const groups[] = {"added", "changed", "removed"};
+        struct store_record *rec = NULL;
+        json_t *paths = json_array(), *diff, *d;
+        size_t n = 0, bytes = 0, i;
+
+        *coarse = false;
+        if (!paths || store_history(cf->store, 1, &rec, &n) != 0 || n != 1) {
+                store_records_free(rec, n);
+                return paths;
+        }
+        diff = json_loads(rec->diff, 0, NULL);
+        store_records_free(rec, n);
+        for (unsigned g = 0; g < 3; g++)
+                json_array_foreach(json_object_get(diff, groups[g]), i, d) {
+                        const char *path = json_string_value(json_object_get(d, "path"));
+                        if (!path)
+                                continue;
+                        bytes += strlen(path) + 3;
+                        if (bytes > EVENT_PATHS_MAX && !*coarse) {
+                                *coarse = true;
+                                json_array_clear(paths);
+                        }
+                        if (!*coarse) {
+                                json_array_append_new(paths, json_string(path));
+                                continue;
+                        }
+                        size_t seg = strcspn(path, ".[");
+                        json_t *first = json_stringn(path, seg), *p;
+                        size_t j;
+                        bool seen = false;
+                        json_array_foreach(paths, j, p)
+                                seen |= json_equal(p, first);
+                        if (!seen)
+                                json_array_append(paths, first);
+                        json_decref(first);
+                }
+        json_decref(diff);
+        return paths;
+}
+
+/* Every commit and rollback goes out on config.committed: subscribers of
+ * the topic, and orbitald, which restarts the services bound to the paths. */
 static void publish_commit(struct config *cf, uint64_t id, const char *kind, const char *author)
 {
-        json_t *v = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "kind", kind, "author", author);
+        bool coarse;
+        json_t *paths = changed_paths(cf, &coarse);
+        json_t *v = json_pack("{s:I, s:s, s:s, s:o, s:b}", "id", (json_int_t)id, "kind", kind, "author", author,
+                              "paths", paths ? paths : json_array(), "coarse", coarse);
         char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
         int r = text ? orb_conn_publish(cf->bus, "config.committed", text, strlen(text), false) : -ENOMEM;
 
