@@ -1,6 +1,6 @@
 # Sourced by the scripts: installs the Debian packages the build, the
 # demo and the tests need, only those missing.  Why each is there: README.
-ORB_DEBS=(cmake make gcc pkg-config libyaml-dev libjansson-dev libsodium-dev libseccomp-dev libsqlite3-dev jq procps util-linux)
+ORB_DEBS=(cmake make gcc pkg-config libyaml-dev libjansson-dev libsodium-dev libseccomp-dev libsqlite3-dev libedit-dev jq procps util-linux)
 
 orb_install_deps() {
         local missing=() p

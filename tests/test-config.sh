@@ -92,6 +92,18 @@ expect_match "conflict" "$out" "conflict: the running configuration is at revisi
 expect_match "rebased" "$(cfg --session b commit --rebase -m b)" "committed 4$"
 expect_eq "both changes" "$(cfg show system --running | grep -c 'greeting\|log-level')" 2
 
+# The shell: commands from stdin (a terminal gets line editing and Tab).
+out=$(printf 'set system.greeting "hi there"\nshow system.greeting\ndiscard\nexit\n' | "$ORBCTL" config edit)
+expect_eq "edit: quoted value" "$out" 'system.greeting = "hi there"'
+set +e; printf 'set net.iface[x].mtu 5\nshow system.greeting\n' | "$ORBCTL" config edit >/dev/null 2>&1; rc=$?; set -e
+expect_eq "edit: a failed command fails the run" "$rc" 1
+# What Tab offers: subtrees, children, list keys.
+expect_eq "complete subtrees" "$(cfg complete '' | sort | tr '\n' ' ')" "net system "
+expect_eq "complete a child" "$(cfg complete net.if)" "net.iface"
+expect_eq "complete a key" "$(cfg complete 'net.iface[')" "net.iface[eth0]"
+expect_eq "complete leaves" "$(cfg complete 'net.iface[eth0].m' | sort | tr '\n' ' ')" \
+        "net.iface[eth0].mode net.iface[eth0].mtu "
+
 # History and rollback (itself a commit).
 expect_eq "history" "$(ctl --json config history | jq -c '[.[] | .id]')" "[4,3,2,1]"
 expect_match "rollback" "$(cfg rollback 2 -m undo)" "committed 5$"
@@ -165,6 +177,16 @@ wait_state crash-sub failed 5
 expect_eq "still nothing changed" "$(ctl --json config status | jq .revision)" "$rev"
 # The silent and crashed ones lost their subscriptions: commits go through.
 expect_match "no stale veto" "$(cfg commit -m 'after them')" "committed [0-9]+$"
+
+# A commit far larger than a bus message (its diff travels in a memfd).
+for i in $(seq 1 1600); do echo "set net.bridge[b$i].name b$i"; done | "$ORBCTL" config --session big edit
+out=$(cfg --session big commit -m big | tail -1)
+expect_match "a 1,600-leaf commit" "$out" "committed [0-9]+$"
+big_id=$(sed -n 's/committed //p' <<<"$out")
+expect_eq "history of it" "$(ctl --json config history -n 1 | jq '.[0].diff.added | length')" 1600
+expect_eq "show all of it" "$(cfg show net.bridge --running | grep -c 'net.bridge\[b[0-9]*\]')" 1600
+expect_match "roll it back" "$(cfg rollback $((big_id - 1)) -m 'not big')" "committed"
+expect_eq "gone" "$(cfg show net.bridge --running | grep -c 'net.bridge\[b[0-9]*\]' || true)" 0
 
 # Malformed requests get clear errors.
 set +e

@@ -201,8 +201,12 @@ static void do_commit(unsigned n_leaves)
                 print_error("commit", r);
                 return;
         } else {
+                const void *text = "";
+                size_t len = 0;
+
                 id = orb_msg_u64(reply, 1, 0);
-                diff = json_loads(orb_msg_str(reply, 2, ""), 0, NULL);
+                orb_msg_get_bytes(reply, 2, &text, &len); /* JSON, as bytes (a memfd when large) */
+                diff = json_loadb(text, len, 0, NULL);
                 if (diff) {
                         added = json_array_size(json_object_get(diff, "added"));
                         changed = json_array_size(json_object_get(diff, "changed"));

@@ -58,10 +58,16 @@ static bool is_greeting_bye(const json_t *delta, const char *field)
         return path && value && !strcmp(path, "system.greeting") && !strcmp(value, "bye");
 }
 
-/* The check: is system.greeting about to become "bye"? */
-static bool says_bye(const char *diff_text)
+/* The check: is system.greeting about to become "bye"?  (The diff is
+ * JSON, sent as bytes: a large one comes in a sealed memfd.) */
+static bool says_bye(const struct orb_msg *notice)
 {
-        json_t *diff = json_loads(diff_text, 0, NULL), *d;
+        const void *text = "{}";
+        size_t len = 2;
+        json_t *diff, *d;
+
+        orb_msg_get_bytes(notice, 3, &text, &len);
+        diff = json_loadb(text, len, 0, NULL);
         bool bye = false;
         size_t i;
 
@@ -105,7 +111,7 @@ int main(void)
                         orb_msg_free(reply);
                         continue;
                 }
-                bool bye = says_bye(orb_msg_str(reply, 3, "{}"));
+                bool bye = says_bye(reply);
                 req = orb_client_request(cl, "verdict");
                 orb_msg_put_u64(req, 1, orb_msg_u64(reply, 2, 0));
                 orb_msg_put_bool(req, 2, !bye);

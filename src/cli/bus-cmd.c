@@ -37,29 +37,28 @@ static int open_bus(const char *path, struct orb_conn **c)
         return r;
 }
 
-int bus_call_json(struct orb_conn *c, const char *service, const char *method, const char *args, char **out)
+int bus_call_client(struct orb_client *cl, const char *method, const char *args, struct orb_msg **out,
+                    const struct orb_method **method_out)
 {
-        struct orb_client *cl;
+        const struct orb_method *m = orb_contract_method(orb_client_contract(cl), method);
         struct orb_msg *req, *reply = NULL;
-        const struct orb_method *m;
-        char err[256], *text;
+        char err[256];
         int r;
 
-        r = orb_conn_lookup(c, service, NULL, &cl);
-        if (r < 0)
-                return fail(r == -ORB_E_NOT_FOUND ? EXIT_REFUSED : EXIT_SYSTEM, service, r, NULL);
-        m = orb_contract_method(orb_client_contract(cl), method);
+        *out = NULL;
         if (!m) {
-                fprintf(stderr, "orbctl: %s has no method '%s'; its contract:\n%s", service, method,
+                fprintf(stderr, "orbctl: the service has no method '%s'; its contract:\n%s", method,
                         orb_client_contract(cl)->text);
                 return EXIT_USAGE;
         }
+        if (method_out)
+                *method_out = m;
         req = orb_client_request(cl, method);
         if (!req)
                 return fail(EXIT_SYSTEM, method, -ENOMEM, NULL);
         if (orb_msg_from_json(req, m->in, m->n_in, args ? args : "{}", err, sizeof(err)) < 0) {
                 orb_msg_free(req);
-                fprintf(stderr, "orbctl: %s.%s: %s\n", service, method, err);
+                fprintf(stderr, "orbctl: %s: %s\n", method, err);
                 return EXIT_USAGE;
         }
         if (m->is_oneway) {
@@ -72,6 +71,29 @@ int bus_call_json(struct orb_conn *c, const char *service, const char *method, c
                 orb_msg_free(reply);
                 return r;
         }
+        *out = reply;
+        return 0;
+}
+
+int bus_lookup(struct orb_conn *c, const char *service, struct orb_client **cl)
+{
+        int r = orb_conn_lookup(c, service, NULL, cl);
+
+        return r < 0 ? fail(r == -ORB_E_NOT_FOUND ? EXIT_REFUSED : EXIT_SYSTEM, service, r, NULL) : 0;
+}
+
+int bus_call_json(struct orb_conn *c, const char *service, const char *method, const char *args, char **out)
+{
+        const struct orb_method *m = NULL;
+        struct orb_client *cl;
+        struct orb_msg *reply = NULL;
+        char *text;
+        int code = bus_lookup(c, service, &cl);
+
+        if (!code)
+                code = bus_call_client(cl, method, args, &reply, &m);
+        if (code || !reply) /* a oneway method has no reply */
+                return code;
         text = orb_msg_to_json(reply, m->out, m->n_out);
         orb_msg_free(reply);
         if (!text)

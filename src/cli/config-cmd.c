@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <editline/readline.h>
+
 #include "bus-cmd.h"
 #include "config-cmd.h"
 #include "orbital/orbital.h"
@@ -29,6 +31,7 @@
 
 struct config_cli {
         struct orb_conn *bus;
+        struct orb_client *cl;    /* orb-config, looked up once */
         const char *control_path; /* orbitald's control socket */
         bool as_json;
         const char *session;
@@ -48,20 +51,22 @@ static int config_usage(void)
                         "  confirm                   keep a commit made with --confirm\n"
                         "  rollback N [-m MSG]       back to the configuration after commit N (a new commit)\n"
                         "  history [-n COUNT]        numbered commits, newest first\n"
-                        "  status                    revision, pending confirmation, sessions\n");
+                        "  status                    revision, pending confirmation, sessions\n"
+                        "  edit                      a shell for these commands (Tab completes paths); reads\n"
+                        "                            commands from stdin when it is not a terminal\n"
+                        "  complete PREFIX           the paths that extend PREFIX (what Tab offers)\n");
         return EXIT_USAGE;
 }
 
 /* Calls @method with @args (a JSON object, consumed; the session added)
- * and returns the reply object, or NULL with *@code set. */
-static json_t *call(struct config_cli *cli, const char *method, json_t *args, int *code)
+ * and returns the typed reply, or NULL with *@code set (and said). */
+static struct orb_msg *call(struct config_cli *cli, const char *method, json_t *args, int *code)
 {
-        char *text, *reply = NULL;
-        json_t *v;
-
+        struct orb_msg *reply = NULL;
+        char *text;
         /* Methods on the store as a whole take no session. */
         bool has_session = strcmp(method, "confirm") && strcmp(method, "rollback") && strcmp(method, "history") &&
-                           strcmp(method, "status");
+                           strcmp(method, "status") && strcmp(method, "complete");
 
         if (!args || (has_session && json_object_set_new(args, "session", json_string(cli->session)) < 0) ||
             !(text = json_dumps(args, JSON_COMPACT))) {
@@ -70,23 +75,25 @@ static json_t *call(struct config_cli *cli, const char *method, json_t *args, in
                 return NULL;
         }
         json_decref(args);
-        *code = bus_call_json(cli->bus, "config", method, text, &reply);
+        *code = cli->cl ? 0 : bus_lookup(cli->bus, "config", &cli->cl);
+        if (!*code)
+                *code = bus_call_client(cli->cl, method, text, &reply, NULL);
         free(text);
-        if (*code)
-                return NULL;
-        v = json_loads(reply ? reply : "{}", 0, NULL);
-        free(reply);
-        if (!v)
+        if (!*code && !reply)
                 *code = EXIT_SYSTEM;
-        return v;
+        return *code ? NULL : reply;
 }
 
-/* A string field of @reply that holds JSON text, parsed. */
-static json_t *json_field(const json_t *reply, const char *name)
+/* A bytes field holding a JSON document (sent as bytes: large ones come
+ * in a sealed memfd), parsed; NULL if absent or not JSON. */
+static json_t *msg_json(const struct orb_msg *reply, uint16_t tag)
 {
-        const char *text = json_string_value(json_object_get(reply, name));
+        const void *text;
+        size_t len;
 
-        return text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        if (orb_msg_get_bytes(reply, tag, &text, &len) < 0)
+                return NULL;
+        return json_loadb(text, len, JSON_DECODE_ANY, NULL);
 }
 
 static void print_value(FILE *f, const json_t *v)
@@ -214,7 +221,8 @@ static int cmd_show(struct config_cli *cli, int argc, char **argv)
 {
         bool running = argc > 0 && !strcmp(argv[argc - 1], "--running");
         const char *path = argc - running > 0 ? argv[0] : "";
-        json_t *reply, *leaves;
+        struct orb_msg *reply;
+        json_t *leaves;
         int code;
 
         if (argc - running > 1)
@@ -222,51 +230,57 @@ static int cmd_show(struct config_cli *cli, int argc, char **argv)
         reply = call(cli, "show", json_pack("{s:s, s:b}", "path", path, "running", running), &code);
         if (!reply)
                 return code;
-        leaves = json_field(reply, "leaves");
+        leaves = msg_json(reply, 1);
+        orb_msg_free(reply);
         if (cli->as_json)
                 print_json(leaves);
         else
                 print_leaves(leaves);
         json_decref(leaves);
-        json_decref(reply);
         return 0;
 }
 
+/* set, delete, discard, confirm: nothing to show but success. */
 static int cmd_simple(struct config_cli *cli, const char *method, json_t *args)
 {
         int code;
-        json_t *reply = call(cli, method, args, &code);
+        struct orb_msg *reply = call(cli, method, args, &code);
 
-        if (reply && cli->as_json)
-                print_json(reply);
-        json_decref(reply);
+        if (reply && cli->as_json && !strcmp(method, "confirm"))
+                printf("{\"id\": %llu}\n", (unsigned long long)orb_msg_u64(reply, 1, 0));
+        orb_msg_free(reply);
         return reply ? 0 : code;
 }
 
 static int cmd_get(struct config_cli *cli, const char *path)
 {
         int code;
-        json_t *reply = call(cli, "get", json_pack("{s:s}", "path", path), &code);
+        struct orb_msg *reply = call(cli, "get", json_pack("{s:s}", "path", path), &code);
 
         if (!reply)
                 return code;
-        if (cli->as_json)
-                print_json(reply);
-        else
-                printf("%s (%s)\n", json_string_value(json_object_get(reply, "value")),
-                       json_string_value(json_object_get(reply, "source")));
-        json_decref(reply);
+        if (cli->as_json) {
+                json_t *v = json_pack("{s:s, s:s}", "value", orb_msg_str(reply, 1, ""), "source",
+                                      orb_msg_str(reply, 2, ""));
+                print_json(v);
+                json_decref(v);
+        } else {
+                printf("%s (%s)\n", orb_msg_str(reply, 1, ""), orb_msg_str(reply, 2, ""));
+        }
+        orb_msg_free(reply);
         return 0;
 }
 
 static int cmd_diff(struct config_cli *cli)
 {
         int code;
-        json_t *reply = call(cli, "diff", json_object(), &code), *diff;
+        struct orb_msg *reply = call(cli, "diff", json_object(), &code);
+        json_t *diff;
 
         if (!reply)
                 return code;
-        diff = json_field(reply, "diff");
+        diff = msg_json(reply, 1);
+        orb_msg_free(reply);
         if (cli->as_json)
                 print_json(diff);
         else if (diff_is_empty(diff))
@@ -274,23 +288,66 @@ static int cmd_diff(struct config_cli *cli)
         else
                 print_diff(diff);
         json_decref(diff);
-        json_decref(reply);
         return 0;
 }
 
 static int cmd_validate(struct config_cli *cli)
 {
         int code;
-        json_t *reply = call(cli, "validate", json_object(), &code);
+        struct orb_msg *reply = call(cli, "validate", json_object(), &code);
 
         if (!reply)
                 return code;
         if (cli->as_json)
-                print_json(reply);
+                printf("{\"changes\": %llu}\n", (unsigned long long)orb_msg_u64(reply, 1, 0));
         else
-                printf("valid: %lld changes\n", (long long)json_integer_value(json_object_get(reply, "changes")));
-        json_decref(reply);
+                printf("valid: %llu changes\n", (unsigned long long)orb_msg_u64(reply, 1, 0));
+        orb_msg_free(reply);
         return 0;
+}
+
+static void print_dry_run(struct config_cli *cli, const json_t *diff)
+{
+        json_t *services = affected_services(cli, diff), *s;
+        size_t i;
+
+        if (!services)
+                puts("services to restart: unknown (orbitald did not answer)");
+        json_array_foreach(services, i, s)
+                printf("would %s %s\n", json_string_value(json_object_get(s, "action")),
+                       json_string_value(json_object_get(s, "service")));
+        json_decref(services);
+        puts(diff_is_empty(diff) ? "dry run: no changes" : "dry run: valid; nothing committed");
+}
+
+static void print_commit(struct config_cli *cli, const struct orb_msg *reply, const json_t *diff, bool dry_run,
+                         bool confirm)
+{
+        const char *asked = orb_msg_str(reply, 4, "");
+
+        if (cli->as_json) {
+                json_t *v = json_pack("{s:I, s:O, s:I, s:s}", "id", (json_int_t)orb_msg_u64(reply, 1, 0), "diff",
+                                      diff ? (json_t *)diff : json_null(), "confirm_by_ms",
+                                      (json_int_t)orb_msg_u64(reply, 3, 0), "asked", asked);
+                if (dry_run)
+                        json_object_set_new(v, "services", affected_services(cli, diff));
+                print_json(v);
+                json_decref(v);
+                return;
+        }
+        print_diff(diff);
+        if (asked[0])
+                printf("subscribers asked: %s\n", asked);
+        if (dry_run) {
+                print_dry_run(cli, diff);
+                return;
+        }
+        printf("committed %llu\n", (unsigned long long)orb_msg_u64(reply, 1, 0));
+        if (confirm) {
+                fputs("confirm with `orbctl config confirm` before ", stdout);
+                print_time_ms(orb_msg_u64(reply, 3, 0));
+                puts(", or it is rolled back");
+        }
 }
 
 static int cmd_commit(struct config_cli *cli, int argc, char **argv)
@@ -303,7 +360,8 @@ static int cmd_commit(struct config_cli *cli, int argc, char **argv)
         const char *message = "";
         usec_t confirm = 0;
         bool dry_run = false, rebase = false;
-        json_t *reply, *diff;
+        struct orb_msg *reply;
+        json_t *diff;
         int c, code;
 
         optind = 1;
@@ -329,41 +387,10 @@ static int cmd_commit(struct config_cli *cli, int argc, char **argv)
                      &code);
         if (!reply)
                 return code;
-        diff = json_field(reply, "diff");
-        if (cli->as_json) {
-                json_object_set(reply, "diff", diff ? diff : json_null());
-                if (dry_run) {
-                        json_t *services = affected_services(cli, diff);
-                        json_object_set_new(reply, "services", services ? services : json_null());
-                }
-                print_json(reply);
-        } else {
-                const char *asked = json_string_value(json_object_get(reply, "asked"));
-                print_diff(diff);
-                if (asked && asked[0])
-                        printf("subscribers asked: %s\n", asked);
-                if (dry_run) {
-                        json_t *services = affected_services(cli, diff), *s;
-                        size_t i;
-                        if (!services)
-                                puts("services to restart: unknown (orbitald did not answer)");
-                        json_array_foreach(services, i, s)
-                                printf("would %s %s\n", json_string_value(json_object_get(s, "action")),
-                                       json_string_value(json_object_get(s, "service")));
-                        json_decref(services);
-                }
-                if (dry_run)
-                        puts(diff_is_empty(diff) ? "dry run: no changes" : "dry run: valid; nothing committed");
-                else
-                        printf("committed %lld\n", (long long)json_integer_value(json_object_get(reply, "id")));
-                if (!dry_run && confirm) {
-                        fputs("confirm with `orbctl config confirm` before ", stdout);
-                        print_time_ms((uint64_t)json_integer_value(json_object_get(reply, "confirm_by_ms")));
-                        puts(", or it is rolled back");
-                }
-        }
+        diff = msg_json(reply, 2);
+        print_commit(cli, reply, diff, dry_run, confirm);
         json_decref(diff);
-        json_decref(reply);
+        orb_msg_free(reply);
         return 0;
 }
 
@@ -372,7 +399,7 @@ static int cmd_rollback(struct config_cli *cli, int argc, char **argv)
         const char *message = "";
         char *end;
         unsigned long long to;
-        json_t *reply;
+        struct orb_msg *reply;
         int code;
 
         if (argc == 4 && !strcmp(argv[2], "-m"))
@@ -388,18 +415,18 @@ static int cmd_rollback(struct config_cli *cli, int argc, char **argv)
         if (!reply)
                 return code;
         if (cli->as_json)
-                print_json(reply);
+                printf("{\"id\": %llu}\n", (unsigned long long)orb_msg_u64(reply, 1, 0));
         else
-                printf("rolled back to %llu: committed %lld\n", to,
-                       (long long)json_integer_value(json_object_get(reply, "id")));
-        json_decref(reply);
+                printf("rolled back to %llu: committed %llu\n", to, (unsigned long long)orb_msg_u64(reply, 1, 0));
+        orb_msg_free(reply);
         return 0;
 }
 
 static int cmd_history(struct config_cli *cli, int argc, char **argv)
 {
         long long max = 20;
-        json_t *reply, *list, *rec;
+        struct orb_msg *reply;
+        json_t *list, *rec;
         size_t i;
         int code;
 
@@ -410,7 +437,8 @@ static int cmd_history(struct config_cli *cli, int argc, char **argv)
         reply = call(cli, "history", json_pack("{s:I}", "max", (json_int_t)(max > 0 ? max : 20)), &code);
         if (!reply)
                 return code;
-        list = json_field(reply, "history");
+        list = msg_json(reply, 1);
+        orb_msg_free(reply);
         if (cli->as_json) {
                 print_json(list);
         } else {
@@ -427,33 +455,60 @@ static int cmd_history(struct config_cli *cli, int argc, char **argv)
                 }
         }
         json_decref(list);
-        json_decref(reply);
         return 0;
 }
 
 static int cmd_status(struct config_cli *cli)
 {
         int code;
-        json_t *reply = call(cli, "status", json_object(), &code);
-        json_int_t pending;
+        struct orb_msg *reply = call(cli, "status", json_object(), &code);
+        uint64_t pending;
 
         if (!reply)
                 return code;
-        pending = json_integer_value(json_object_get(reply, "pending_id"));
+        pending = orb_msg_u64(reply, 2, 0);
         if (cli->as_json) {
-                print_json(reply);
+                printf("{\"revision\": %llu, \"pending_id\": %llu, \"confirm_by_ms\": %llu, \"sessions\": %llu}\n",
+                       (unsigned long long)orb_msg_u64(reply, 1, 0), (unsigned long long)pending,
+                       (unsigned long long)orb_msg_u64(reply, 3, 0), (unsigned long long)orb_msg_u64(reply, 4, 0));
         } else {
-                printf("revision %lld; %lld sessions\n", (long long)json_integer_value(json_object_get(reply, "revision")),
-                       (long long)json_integer_value(json_object_get(reply, "sessions")));
+                printf("revision %llu; %llu sessions\n", (unsigned long long)orb_msg_u64(reply, 1, 0),
+                       (unsigned long long)orb_msg_u64(reply, 4, 0));
                 if (pending) {
-                        printf("commit %lld awaits confirmation until ", (long long)pending);
-                        print_time_ms((uint64_t)json_integer_value(json_object_get(reply, "confirm_by_ms")));
+                        printf("commit %llu awaits confirmation until ", (unsigned long long)pending);
+                        print_time_ms(orb_msg_u64(reply, 3, 0));
                         putchar('\n');
                 }
         }
-        json_decref(reply);
+        orb_msg_free(reply);
         return 0;
 }
+
+/* The paths extending @prefix by one segment or key (the shell's Tab). */
+static json_t *complete(struct config_cli *cli, const char *prefix)
+{
+        int code;
+        struct orb_msg *reply = call(cli, "complete", json_pack("{s:s}", "prefix", prefix), &code);
+        json_t *paths = reply ? msg_json(reply, 1) : NULL;
+
+        orb_msg_free(reply);
+        return paths;
+}
+
+static int cmd_complete(struct config_cli *cli, const char *prefix)
+{
+        json_t *paths = complete(cli, prefix), *p;
+        size_t i;
+
+        if (!paths)
+                return 1;
+        json_array_foreach(paths, i, p)
+                puts(json_string_value(p));
+        json_decref(paths);
+        return 0;
+}
+
+static int config_edit(struct config_cli *cli);
 
 static int dispatch(struct config_cli *cli, int argc, char **argv)
 {
@@ -483,7 +538,140 @@ static int dispatch(struct config_cli *cli, int argc, char **argv)
                 return cmd_history(cli, argc, argv);
         if (!strcmp(c, "status") && argc == 1)
                 return cmd_status(cli);
+        if (!strcmp(c, "complete") && argc <= 2)
+                return cmd_complete(cli, argc == 2 ? argv[1] : "");
+        if (!strcmp(c, "edit") && argc == 1)
+                return config_edit(cli);
         return config_usage();
+}
+
+/* ---- orbctl config edit: a shell, with completion from the schemas ---- */
+
+static const char *const shell_commands[] = {"show", "get", "set", "delete", "diff", "validate", "discard",
+                                             "commit", "confirm", "rollback", "history", "status", "help",
+                                             "exit", NULL};
+static struct config_cli *shell_cli; /* for libedit's callbacks */
+
+/* Words of @line, split on blanks; "double" or 'single' quotes keep
+ * blanks in a word.  Return: the count, or -1 for an open quote. */
+static int split_words(char *line, char **argv, int max)
+{
+        int argc = 0;
+        char *in = line, *out = line;
+
+        while (*in) {
+                char quote = 0;
+
+                while (*in == ' ' || *in == '\t')
+                        in++;
+                if (!*in)
+                        break;
+                if (argc == max)
+                        return -1;
+                argv[argc++] = out;
+                for (; *in && (quote || (*in != ' ' && *in != '\t')); in++) {
+                        if (!quote && (*in == '"' || *in == '\''))
+                                quote = *in;
+                        else if (quote && *in == quote)
+                                quote = 0;
+                        else
+                                *out++ = *in;
+                }
+                if (quote)
+                        return -1;
+                if (*in)
+                        in++;
+                *out++ = '\0';
+        }
+        argv[argc] = NULL;
+        return argc;
+}
+
+static char *command_generator(const char *text, int state)
+{
+        static int i;
+
+        if (!state)
+                i = 0;
+        while (shell_commands[i])
+                if (!strncmp(shell_commands[i++], text, strlen(text)))
+                        return strdup(shell_commands[i - 1]);
+        return NULL;
+}
+
+static char *path_generator(const char *text, int state)
+{
+        static json_t *paths;
+        static size_t i;
+
+        if (!state) {
+                json_decref(paths);
+                paths = complete(shell_cli, text);
+                i = 0;
+        }
+        while (paths && i < json_array_size(paths))
+                return strdup(json_string_value(json_array_get(paths, i++)));
+        return NULL;
+}
+
+static char **shell_complete(const char *text, int start, int end)
+{
+        (void)end;
+        rl_attempted_completion_over = 1; /* no file names */
+        return rl_completion_matches(text, start == 0 ? command_generator : path_generator);
+}
+
+static char *shell_read(bool interactive)
+{
+        static char buf[8192];
+
+        if (interactive)
+                return readline("config> ");
+        if (!fgets(buf, sizeof(buf), stdin))
+                return NULL;
+        buf[strcspn(buf, "\n")] = '\0';
+        return strdup(buf);
+}
+
+/* One command per line; with a terminal, line editing, history and Tab
+ * completion of commands and paths.  Return: 0, or 1 if a command failed. */
+static int config_edit(struct config_cli *cli)
+{
+        bool interactive = isatty(STDIN_FILENO);
+        int failed = 0;
+        char *line;
+
+        shell_cli = cli;
+        if (interactive) {
+                rl_readline_name = "orbctl-config";
+                rl_completer_word_break_characters = " \t";
+                rl_attempted_completion_function = shell_complete;
+                puts("orbctl config edit: set, delete, show, diff, commit ... (help; Tab completes; exit)");
+        }
+        while ((line = shell_read(interactive))) {
+                char *argv[16];
+                int argc, code;
+
+                if (interactive && line[0])
+                        add_history(line);
+                argc = split_words(line, argv, 15);
+                if (argc < 0) {
+                        fprintf(stderr, "orbctl: an open quote or too many words: %s\n", line);
+                        failed = 1;
+                } else if (argc > 0 && (!strcmp(argv[0], "exit") || !strcmp(argv[0], "quit"))) {
+                        free(line);
+                        break;
+                } else if (argc > 0 && !strcmp(argv[0], "help")) {
+                        config_usage();
+                } else if (argc > 0) {
+                        optind = 1;
+                        code = strcmp(argv[0], "edit") ? dispatch(cli, argc, argv) : config_usage();
+                        failed |= code != 0;
+                }
+                fflush(stdout);
+                free(line);
+        }
+        return failed;
 }
 
 int config_cmd(const char *bus_path, const char *control_path, bool as_json, int argc, char **argv)

@@ -75,8 +75,10 @@ static _Noreturn void usage(int code)
                 "  publish TOPIC TEXT        publish one event\n"
                 "  audit [-f] [-n N] [--verify]  the hash-chained audit log; --verify checks it\n"
                 "configuration (through orb-config):\n"
-                "  config show [PATH] | get PATH | set PATH VALUE | delete PATH | diff | validate\n"
-                "  config commit [-m MSG] [--confirm T] [--dry-run] | confirm | rollback N | history\n"
+                "  config [--session NAME] show [PATH] [--running] | get PATH | set PATH VALUE | delete PATH\n"
+                "  config diff | validate | discard | status | history [-n N] | rollback N [-m MSG] | confirm\n"
+                "  config commit [-m MSG] [--confirm T] [--dry-run] [--rebase]\n"
+                "  config edit               a shell for the above, Tab-completing paths\n"
                 "\n"
                 "The socket is --socket, else $ORBITAL_SOCKET, else the default run directory's control.\n"
                 "Exit: 0 ok, 1 refused by orbitald, 100 usage, 111 system failure.\n");

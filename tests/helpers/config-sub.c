@@ -5,7 +5,7 @@
  *
  *   orb-config-sub NAME SUBTREE accept|refuse|silent|crash
  *
- * refuse: refuses with the reason "NAME says no"; silent: never answers
+ * refuse: refuses with the reason "policy says no"; silent: never answers
  * (the commit must time out); crash: exits at once on a check.
  */
 #include <stdio.h>

@@ -36,21 +36,22 @@
 static const char contract[] =
         "interface config 1.0\n"
         "method get@1 read (session: str@1, path: str@2) -> (value: str@1, source: str@2)\n"
-        "method show@2 read (session: str@1, path: str@2, running: bool@3) -> (leaves: str@1)\n"
+        "method show@2 read (session: str@1, path: str@2, running: bool@3) -> (leaves: bytes@1)\n"
         "method set@3 write (session: str@1, path: str@2, value: str@3) -> ()\n"
         "method delete@4 write (session: str@1, path: str@2) -> ()\n"
-        "method diff@5 read (session: str@1) -> (diff: str@1, base: u64@2)\n"
+        "method diff@5 read (session: str@1) -> (diff: bytes@1, base: u64@2)\n"
         "method validate@6 read (session: str@1) -> (changes: u64@1)\n"
         "method discard@7 write (session: str@1) -> ()\n"
         "method commit@8 write (session: str@1, message: str@2, confirm_s: u64@3, dry_run: bool@4, "
-        "rebase: bool@5) -> (id: u64@1, diff: str@2, confirm_by_ms: u64@3, asked: str@4)\n"
+        "rebase: bool@5) -> (id: u64@1, diff: bytes@2, confirm_by_ms: u64@3, asked: str@4)\n"
         "method confirm@9 write () -> (id: u64@1)\n"
         "method rollback@10 write (to: u64@1, message: str@2) -> (id: u64@1)\n"
-        "method history@11 read (max: u64@1) -> (history: str@1)\n"
+        "method history@11 read (max: u64@1) -> (history: bytes@1)\n"
         "method status@12 read () -> (revision: u64@1, pending_id: u64@2, confirm_by_ms: u64@3, sessions: u64@4)\n"
         "method subscribe@13 read (subtree: str@1, name: str@2) -> (id: u64@1)\n"
-        "method next@14 read (id: u64@1) -> (kind: str@1, token: u64@2, diff: str@3, author: str@4, outcome: str@5)\n"
-        "method verdict@15 read (token: u64@1, accept: bool@2, reason: str@3) -> ()\n";
+        "method next@14 read (id: u64@1) -> (kind: str@1, token: u64@2, diff: bytes@3, author: str@4, outcome: str@5)\n"
+        "method verdict@15 read (token: u64@1, accept: bool@2, reason: str@3) -> ()\n"
+        "method complete@16 read (prefix: str@1) -> (paths: bytes@1)\n";
 
 enum { F_SESSION = 1, F_PATH = 2, F_VALUE = 3 };
 
@@ -128,8 +129,8 @@ static struct session *session_of(struct config *cf, struct orb_call *call, cons
                 *s = (struct session){0};
                 snprintf(s->key, sizeof(s->key), "%s", key);
                 *err = candidate_new(&cf->schemas, cf->store, &s->cand);
-                if (*err < 0) {
-                        cf->n_sessions--;
+                if (*err < 0) { /* the slot stays, empty: a later call makes its candidate */
+                        s->key[0] = '\0';
                         return NULL;
                 }
         }
@@ -176,7 +177,9 @@ static int session_busy(struct orb_call *call)
         return orb_call_fail(call, ORB_E_AGAIN, "this session's commit is being checked by its subscribers");
 }
 
-static int reply_json_str(struct orb_call *call, uint16_t tag, json_t *v)
+/* JSON documents go as bytes: above 32 KiB liborbital sends them in a
+ * sealed memfd, so a diff of 10,000 leaves fits where a string would not. */
+static int reply_json(struct orb_call *call, uint16_t tag, json_t *v)
 {
         struct orb_msg *reply = orb_call_reply_msg(call);
         char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -185,7 +188,7 @@ static int reply_json_str(struct orb_call *call, uint16_t tag, json_t *v)
         json_decref(v);
         if (!text)
                 return -ENOMEM;
-        orb_msg_put_str(reply, tag, text);
+        orb_msg_put_bytes(reply, tag, text, strlen(text));
         free(text);
         r = orb_call_reply(call, reply);
         return r;
@@ -265,7 +268,7 @@ static int on_show(struct orb_call *call, const struct orb_msg *args, void *user
                 json_decref(leaves);
                 return r > 0 ? fail_store(call, cf, r) : r;
         }
-        return reply_json_str(call, 1, leaves);
+        return reply_json(call, 1, leaves);
 }
 
 static int on_diff(struct orb_call *call, const struct orb_msg *args, void *userdata)
@@ -287,7 +290,7 @@ static int on_diff(struct orb_call *call, const struct orb_msg *args, void *user
         if (!text)
                 return -ENOMEM;
         reply = orb_call_reply_msg(call);
-        orb_msg_put_str(reply, 1, text);
+        orb_msg_put_bytes(reply, 1, text, strlen(text));
         orb_msg_put_u64(reply, 2, candidate_base(s->cand));
         free(text);
         return orb_call_reply(call, reply);
@@ -342,7 +345,7 @@ static int on_history(struct orb_call *call, const struct orb_msg *args, void *u
                 json_decref(list);
                 return r > 0 ? fail_store(call, cf, r) : r;
         }
-        return reply_json_str(call, 1, list);
+        return reply_json(call, 1, list);
 }
 
 /* ---- changing the candidate ---- */
@@ -467,7 +470,7 @@ static int reply_commit(struct orb_call *call, uint64_t id, const json_t *diff, 
         if (!text)
                 return -ENOMEM;
         orb_msg_put_u64(reply, 1, id);
-        orb_msg_put_str(reply, 2, text);
+        orb_msg_put_bytes(reply, 2, text, strlen(text));
         orb_msg_put_u64(reply, 3, confirm_by / 1000);
         orb_msg_put_str(reply, 4, asked);
         free(text);
@@ -625,6 +628,91 @@ static int on_commit(struct orb_call *call, const struct orb_msg *args, void *us
         return r;
 }
 
+/* ---- completion (orbctl config edit) ---- */
+
+#define COMPLETIONS_MAX 200
+
+struct completion {
+        json_t *out;       /* array of candidate paths */
+        const char *base;  /* "net.iface" for keys of net.iface[...] */
+        const char *part;  /* what the key starts with */
+};
+
+static void offer(json_t *out, const char *text)
+{
+        if (json_array_size(out) < COMPLETIONS_MAX)
+                json_array_append_new(out, json_string(text));
+}
+
+/* Keys of the running entries of a list: "base[KEY]" once each. */
+static int offer_key(const char *path, const struct cfg_value *v, void *ctx)
+{
+        struct completion *c = ctx;
+        size_t n = strlen(c->base), k;
+        char entry[PATH_TEXT_MAX + 2];
+
+        (void)v;
+        if (strncmp(path, c->base, n) || path[n] != '[')
+                return 0;
+        k = strcspn(path + n + 1, "]");
+        snprintf(entry, sizeof(entry), "%.*s]", (int)(n + 1 + k), path);
+        if (strncmp(path + n + 1, c->part, strlen(c->part)))
+                return 0;
+        for (size_t i = 0; i < json_array_size(c->out); i++)
+                if (!strcmp(json_string_value(json_array_get(c->out, i)), entry))
+                        return 0;
+        offer(c->out, entry);
+        return 0;
+}
+
+/* Child names of the node @base names, that start with @part. */
+static void offer_children(struct config *cf, json_t *out, const char *base, const char *part)
+{
+        const struct schema_node *node = NULL;
+        struct orb_diag d = ORB_DIAG_INIT;
+        bool is_entry = false;
+        struct path p;
+        char why[256], buf[PATH_TEXT_MAX + 64];
+
+        if (!base[0]) { /* the subtrees */
+                for (unsigned i = 0; i < cf->schemas.n_files; i++)
+                        if (!strncmp(cf->schemas.files[i]->root->name, part, strlen(part)))
+                                offer(out, cf->schemas.files[i]->root->name);
+                return;
+        }
+        if (path_parse(base, &p, &d) || schema_resolve(&cf->schemas, &p, &node, &is_entry, why, sizeof(why)))
+                return;
+        if (node->kind == SCHEMA_LIST && !is_entry)
+                return; /* an entry is named with [KEY] first */
+        for (unsigned i = 0; i < node->n_children; i++)
+                if (!strncmp(node->children[i]->name, part, strlen(part))) {
+                        snprintf(buf, sizeof(buf), "%s.%s", base, node->children[i]->name);
+                        offer(out, buf);
+                }
+}
+
+/* The paths that extend @prefix by one segment (or one list key). */
+static int on_complete(struct orb_call *call, const struct orb_msg *args, void *userdata)
+{
+        struct config *cf = userdata;
+        const char *prefix = orb_msg_str(args, 1, "");
+        char base[PATH_TEXT_MAX + 1];
+        const char *bracket = strrchr(prefix, '['), *dot = strrchr(prefix, '.');
+        json_t *out = json_array();
+
+        if (!out || strlen(prefix) > PATH_TEXT_MAX)
+                return json_decref(out), orb_call_fail(call, ORB_E_INVALID, "prefix too long");
+        if (bracket && !strchr(bracket, ']')) { /* "net.iface[e": keys */
+                snprintf(base, sizeof(base), "%.*s", (int)(bracket - prefix), prefix);
+                struct completion c = {.out = out, .base = base, .part = bracket + 1};
+                store_list(cf->store, base, offer_key, &c);
+        } else {
+                snprintf(base, sizeof(base), "%.*s", dot ? (int)(dot - prefix) : 0, prefix);
+                offer_children(cf, out, base, dot ? dot + 1 : prefix);
+        }
+        return reply_json(call, 1, out);
+}
+
 /* ---- subscribers ---- */
 
 static int on_subscribe(struct orb_call *call, const struct orb_msg *args, void *userdata)
@@ -707,13 +795,15 @@ static int on_rollback(struct orb_call *call, const struct orb_msg *args, void *
         if (orb_msg_get_u64(args, 1, &to) < 0)
                 return orb_call_fail(call, ORB_E_INVALID, "rollback needs the commit to go back to");
         r = config_rollback(&cf->schemas, cf->store, to, &info, &id, &errs);
-        if (r == CANDIDATE_E_REFUSED)
-                r = fail_errors(call, "the rollback would not be valid under the current schemas", &errs);
-        else if (r)
-                r = r > 0 ? fail_store(call, cf, r) : r;
-        validate_errors_deinit(&errs);
-        if (r)
+        if (r) { /* refused: answered, and nothing to publish */
+                if (r == CANDIDATE_E_REFUSED)
+                        r = fail_errors(call, "the rollback would not be valid under the current schemas", &errs);
+                else
+                        r = r > 0 ? fail_store(call, cf, r) : r;
+                validate_errors_deinit(&errs);
                 return r;
+        }
+        validate_errors_deinit(&errs);
         publish_commit(cf, id, "rollback", info.author);
         reply = orb_call_reply_msg(call);
         orb_msg_put_u64(reply, 1, id);
@@ -742,6 +832,15 @@ static int on_status(struct orb_call *call, const struct orb_msg *args, void *us
 
 /* Rolls back an unconfirmed commit whose deadline passed (also right
  * after a restart), then sets the timer for the next deadline, if any. */
+#define PENDING_RETRY_S 30 /* after a refused automatic rollback */
+
+static void arm_timer_in(struct config *cf, usec_t delay)
+{
+        struct itimerspec when = {.it_value = {(time_t)(delay / USEC_PER_SEC), (long)(delay % USEC_PER_SEC) * 1000}};
+
+        timerfd_settime(cf->timer_fd, 0, &when, NULL);
+}
+
 static void check_pending(struct config *cf)
 {
         struct validate_errors errs = VALIDATE_ERRORS_INIT;
@@ -749,9 +848,15 @@ static void check_pending(struct config *cf)
         int r = config_check_pending(&cf->schemas, cf->store, now_real(), &rolled_back, &errs);
 
         if (r) {
+                /* Not in a loop: the next try is in 30 s (a schema that
+                 * refuses the old configuration needs an operator). */
                 char *text = validate_errors_format(&errs);
-                fprintf(stderr, "orb-config: the automatic rollback failed (%d): %s\n", r, text ? text : "");
+                fprintf(stderr, "orb-config: the automatic rollback failed (%d), next try in %d s: %s\n", r,
+                        PENDING_RETRY_S, text ? text : "");
                 free(text);
+                validate_errors_deinit(&errs);
+                arm_timer_in(cf, PENDING_RETRY_S * USEC_PER_SEC);
+                return;
         } else if (rolled_back) {
                 printf("orb-config: unconfirmed commit rolled back by commit %llu\n",
                        (unsigned long long)rolled_back);
@@ -823,6 +928,7 @@ static int serve(struct config *cf)
                 {"discard", on_discard},   {"commit", on_commit},   {"confirm", on_confirm},
                 {"rollback", on_rollback}, {"history", on_history}, {"status", on_status},
                 {"subscribe", on_subscribe}, {"next", on_next},     {"verdict", on_verdict},
+                {"complete", on_complete},
                 {0}};
         int r;
 

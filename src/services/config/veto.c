@@ -90,7 +90,7 @@ static void deliver(struct veto_subscriber *s)
         reply = orb_call_reply_msg(s->waiting);
         orb_msg_put_str(reply, N_KIND, n->kind);
         orb_msg_put_u64(reply, N_TOKEN, n->token);
-        orb_msg_put_str(reply, N_DIFF, n->diff ? n->diff : "");
+        orb_msg_put_bytes(reply, N_DIFF, n->diff ? n->diff : "", n->diff ? strlen(n->diff) : 0);
         orb_msg_put_str(reply, N_AUTHOR, n->author ? n->author : "");
         orb_msg_put_str(reply, N_OUTCOME, n->outcome ? n->outcome : "");
         orb_call_reply(s->waiting, reply); /* frees the held call */
