@@ -28,6 +28,7 @@ fail() {
 
 cleanup() {
         local rc=$?
+        [ ${#CLEANUP_PIDS[@]} = 0 ] || kill "${CLEANUP_PIDS[@]}" 2>/dev/null || true
         if [ -n "$ORB_PID" ] && kill -0 "$ORB_PID" 2>/dev/null; then
                 # a failed test: let orbitald stop its services, then insist
                 kill -TERM "$ORB_PID" 2>/dev/null || true
@@ -39,9 +40,11 @@ cleanup() {
         [ -n "${KEEP:-}" ] || rm -rf "$T" "${CLEANUP_FILES[@]}"
         exit $rc
 }
-# Files a test made outside $T, removed on exit with $T.  (A test must not
-# set its own EXIT trap: whatever ran first would hide the failed status.)
+# Files a test made outside $T, removed on exit with $T, and background
+# processes it started, killed first.  (A test must not set its own EXIT
+# trap: whatever ran first would hide the failed status.)
 CLEANUP_FILES=()
+CLEANUP_PIDS=()
 trap cleanup EXIT
 
 # manifest NAME: writes $M/NAME.yaml from stdin.  Services are sandboxed

@@ -95,8 +95,9 @@ expect_eq "both changes" "$(cfg show system --running | grep -c 'greeting\|log-l
 # The shell: commands from stdin (a terminal gets line editing and Tab).
 out=$(printf 'set system.greeting "hi there"\nshow system.greeting\ndiscard\nexit\n' | "$ORBCTL" config edit)
 expect_eq "edit: quoted value" "$out" 'system.greeting = "hi there"'
-set +e; printf 'set net.iface[x].mtu 5\nshow system.greeting\n' | "$ORBCTL" config edit >/dev/null 2>&1; rc=$?; set -e
+set +e; out=$(printf 'set net.iface[x].mtu 5\nget system.greeting\n' | "$ORBCTL" config edit 2>/dev/null); rc=$?; set -e
 expect_eq "edit: a failed command fails the run" "$rc" 1
+expect_eq "edit: and ends it (no command runs on a half-made candidate)" "$out" ""
 # What Tab offers: subtrees, children, list keys.
 expect_eq "complete subtrees" "$(cfg complete '' | sort | tr '\n' ' ')" "net system "
 expect_eq "complete a child" "$(cfg complete net.if)" "net.iface"

@@ -634,7 +634,10 @@ static char *shell_read(bool interactive)
 }
 
 /* One command per line; with a terminal, line editing, history and Tab
- * completion of commands and paths.  Return: 0, or 1 if a command failed. */
+ * completion of commands and paths.  Without one (a script), the first
+ * failed command ends the run: the commands after it -- a commit above
+ * all -- must not run on a half-made candidate.
+ * Return: 0, or 1 if a command failed. */
 static int config_edit(struct config_cli *cli)
 {
         bool interactive = isatty(STDIN_FILENO);
@@ -670,6 +673,8 @@ static int config_edit(struct config_cli *cli)
                 }
                 fflush(stdout);
                 free(line);
+                if (failed && !interactive)
+                        break;
         }
         return failed;
 }
