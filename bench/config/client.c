@@ -1,8 +1,10 @@
 /*
  * bench/config/client.c - orb-config through the bus, end to end: a
  * liborbital client of the "config" contract under a real orbitald, as
- * orbctl config is, with subscribers (subscriber.c) listening to
- * "config.committed".
+ * orbctl config is, with K subscribers (subscriber.c, services of that
+ * orbitald): subscribers with a veto, which orb-config asks to check each
+ * commit before it makes it, or (subscriber --kind topic) subscribers of
+ * "config.committed" only.
  *
  *   client --bus SOCK --notices PATH --subscribers K --leaves S
  *
@@ -12,16 +14,23 @@
  *   commit N   N calls of "set" (one round trip each, in this client's
  *              session "bench"), then one call of "commit"; answers
  *              set_ns (all the sets), commit_ns (the commit call alone:
- *              request sent -> reply received; the reply carries the
- *              diff), notify_ns (commit request sent -> the last of the
- *              K subscribers has the notice, by the subscribers' own
- *              CLOCK_MONOTONIC stamps) and first_ns (-> the first one)
+ *              request sent -> reply received; with veto subscribers it
+ *              includes their checks; the reply carries the diff, as
+ *              bytes), check_ns (commit request sent -> the last of the K
+ *              subscribers has the check; veto subscribers only),
+ *              notify_ns (commit request sent -> the last of the K
+ *              subscribers has the notice after the commit: the outcome,
+ *              or the topic's notice) and first_ns (-> the first one),
+ *              all by the subscribers' own CLOCK_MONOTONIC stamps; asked
+ *              (how many subscribers the reply names as asked)
  *   quit
  *
- * Each subscriber sends "INDEX ID STAMP_NS" to the datagram socket PATH
- * (bound here) when the notice of commit ID reaches it; a commit whose
- * notice does not reach all K within 10 s is an error.  After each commit
- * (untimed) the diff in the reply must hold exactly N changed leaves.
+ * Each subscriber sends "INDEX ID STAMP_NS CHECK_STAMP_NS" to the
+ * datagram socket PATH (bound here, mode 0666: the subscribers run as
+ * their own users) when the notice of commit ID reaches it; CHECK_STAMP_NS
+ * is when that commit's check reached it (0: none).  A commit whose notice
+ * does not reach all K within 10 s is an error.  After each commit (untimed) the diff in the reply must hold
+ * exactly N changed leaves.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,18 +106,22 @@ static int set_leaf(unsigned e, enum leaf l, uint64_t k)
 }
 
 /* Waits for the notice of commit @id at every subscriber; *@last and
- * *@first are their stamps.  Returns how many got it. */
-static unsigned wait_notices(uint64_t id, uint64_t *first, uint64_t *last)
+ * *@first are their stamps.  Of the checks stamped at or after @t0 (the
+ * commit request), *@check_last is the latest, *@n_checks how many.
+ * Returns how many got the notice. */
+static unsigned wait_notices(uint64_t id, uint64_t t0, uint64_t *first, uint64_t *last, uint64_t *check_last,
+                             unsigned *n_checks)
 {
         static unsigned char seen[SUBS_MAX];
         uint64_t deadline = now_ns() + 10000000000ull;
         unsigned got = 0;
 
         memset(seen, 0, sizeof(seen));
-        *first = *last = 0;
+        *first = *last = *check_last = 0;
+        *n_checks = 0;
         while (got < n_subs) {
                 struct pollfd pf = {notice_fd, POLLIN, 0};
-                unsigned long long nid, stamp;
+                unsigned long long nid, stamp, checked;
                 unsigned idx;
                 char buf[128];
                 ssize_t len;
@@ -119,8 +133,14 @@ static unsigned wait_notices(uint64_t id, uint64_t *first, uint64_t *last)
                 if (len <= 0)
                         continue;
                 buf[len] = 0;
-                if (sscanf(buf, "%u %llu %llu", &idx, &nid, &stamp) != 3 || nid != id || idx >= n_subs || seen[idx])
+                if (sscanf(buf, "%u %llu %llu %llu", &idx, &nid, &stamp, &checked) != 4 || nid != id ||
+                    idx >= n_subs || seen[idx])
                         continue; /* a stray: an older commit's notice */
+                if (checked >= t0) {
+                        ++*n_checks;
+                        if (checked > *check_last)
+                                *check_last = checked;
+                }
                 seen[idx] = 1;
                 got++;
                 if (!*first || stamp < *first)
@@ -161,11 +181,14 @@ static int check_leaves(unsigned e, uint64_t k)
 static void do_commit(unsigned n_leaves)
 {
         unsigned first, stride, count, got;
-        uint64_t rev, k, id, t0, t1, t2, t3, n_first, n_last;
+        uint64_t rev, k, id, t0, t1, t2, t3, n_first, n_last, c_last;
         struct orb_msg *req;
         size_t changed = 0, added = 0, removed = 0;
-        int r, reply_failed = 0;
-        char changed_text[32];
+        const void *text = "";
+        size_t len = 0;
+        unsigned n_checks, n_asked = 0;
+        int r;
+        const char *asked;
         json_t *diff;
 
         if (revision(&rev) < 0)
@@ -191,30 +214,26 @@ static void do_commit(unsigned n_leaves)
         t2 = now_ns();
         r = orb_client_call(cfg, req, CALL_TIMEOUT_MS, &reply);
         t3 = now_ns();
-        if (r == -ORB_E_SERVICE && strstr(orb_msg_str(reply, ORB_T_MESSAGE, ""), "could not be built")) {
-                /* orb-config committed, then failed to send its reply (see
-                 * README.md, "Findings"): the commit is timed all the same
-                 * and checked below through status, notices and get. */
-                reply_failed = 1;
-                id = k;
-        } else if (r < 0) {
+        if (r < 0) {
                 print_error("commit", r);
                 return;
-        } else {
-                const void *text = "";
-                size_t len = 0;
-
-                id = orb_msg_u64(reply, 1, 0);
-                orb_msg_get_bytes(reply, 2, &text, &len); /* JSON, as bytes (a memfd when large) */
-                diff = json_loadb(text, len, 0, NULL);
-                if (diff) {
-                        added = json_array_size(json_object_get(diff, "added"));
-                        changed = json_array_size(json_object_get(diff, "changed"));
-                        removed = json_array_size(json_object_get(diff, "removed"));
-                        json_decref(diff);
-                }
         }
-        got = wait_notices(id, &n_first, &n_last);
+        id = orb_msg_u64(reply, 1, 0);
+        orb_msg_get_bytes(reply, 2, &text, &len); /* JSON, as bytes (a memfd when large) */
+        diff = json_loadb(text, len, 0, NULL);
+        if (!diff) {
+                printf("error commit %llu: the reply's diff (%zu bytes) is not JSON\n", (unsigned long long)id, len);
+                return;
+        }
+        added = json_array_size(json_object_get(diff, "added"));
+        changed = json_array_size(json_object_get(diff, "changed"));
+        removed = json_array_size(json_object_get(diff, "removed"));
+        json_decref(diff);
+        asked = orb_msg_str(reply, 4, ""); /* "sub0, sub1, ..." */
+        if (*asked)
+                for (n_asked = 1; (asked = strchr(asked, ',')); asked++)
+                        n_asked++;
+        got = wait_notices(id, t2, &n_first, &n_last, &c_last, &n_checks);
         if (revision(&rev) < 0 || rev != k || id != k || got != n_subs) {
                 printf("error commit %llu (expected %llu, running revision %llu): the notice reached %u of %u "
                        "subscribers\n",
@@ -223,16 +242,13 @@ static void do_commit(unsigned n_leaves)
         }
         if (check_leaves(first, k) < 0 || check_leaves(first + (count - 1) * stride, k) < 0)
                 return;
-        /* Without the reply there is no diff to count: "unknown". */
-        if (reply_failed)
-                snprintf(changed_text, sizeof(changed_text), "unknown");
-        else
-                snprintf(changed_text, sizeof(changed_text), "%zu", changed);
-        printf("ok set_ns=%llu commit_ns=%llu notify_ns=%llu first_ns=%llu notices=%u changed=%s added=%zu "
-               "removed=%zu reply_failed=%d rev=%llu\n",
-               (unsigned long long)(t1 - t0), (unsigned long long)(t3 - t2),
+        printf("ok set_ns=%llu commit_ns=%llu", (unsigned long long)(t1 - t0), (unsigned long long)(t3 - t2));
+        if (n_subs && n_checks == n_subs) /* veto subscribers: all K had the check */
+                printf(" check_ns=%llu", (unsigned long long)(c_last - t2));
+        printf(" notify_ns=%llu first_ns=%llu notices=%u checks=%u asked=%u changed=%zu added=%zu removed=%zu "
+               "rev=%llu\n",
                (unsigned long long)(n_subs ? n_last - t2 : 0), (unsigned long long)(n_subs ? n_first - t2 : 0), got,
-               changed_text, added, removed, reply_failed, (unsigned long long)id);
+               n_checks, n_asked, changed, added, removed, (unsigned long long)id);
 }
 
 static int bind_notices(const char *path)
@@ -244,7 +260,7 @@ static int bind_notices(const char *path)
         strcpy(sa.sun_path, path);
         unlink(path);
         notice_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (notice_fd < 0 || bind(notice_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        if (notice_fd < 0 || bind(notice_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0)
                 return -1;
         return 0;
 }
