@@ -179,6 +179,20 @@ expect_eq "still nothing changed" "$(ctl --json config status | jq .revision)" "
 # The silent and crashed ones lost their subscriptions: commits go through.
 expect_match "no stale veto" "$(cfg commit -m 'after them')" "committed [0-9]+$"
 
+# Two subscriptions of one owner (root's outside clients share an
+# identity): each verdict counts for its own subscription only.
+for who in "yes-a accept" "no-b refuse"; do
+        set -- $who
+        ORB_BUS_SOCKET=$T/run/bus.sock "$ORB_BIN/tests/orb-config-sub" "$1" system.hostname "$2" > "$T/$1.out" 2>&1 &
+        CLEANUP_PIDS+=($!)
+done
+wait_for "both subscribed" 10 bash -c "grep -q subscribed $T/yes-a.out && grep -q subscribed $T/no-b.out"
+cfg set system.hostname gw-9
+refused commit -m 'one owner, two subscriptions'
+expect_match "the refusing one counts" "$out" "refused by no-b: policy says no"
+cfg discard
+kill "${CLEANUP_PIDS[@]}" 2>/dev/null || true
+
 # A commit far larger than a bus message (its diff travels in a memfd).
 for i in $(seq 1 1600); do echo "set net.bridge[b$i].name b$i"; done | "$ORBCTL" config --session big edit
 out=$(cfg --session big commit -m big | tail -1)

@@ -23,9 +23,8 @@
  * (the run script reads it once orbitald has stopped us).  Readiness
  * (orb_conn_ready) once subscribed.
  *
- * Veto subscribers run as services, not as outside clients: orb-config
- * knows an outside client by its uid, so subscribers that are all root
- * would be one owner, and one verdict would count for every one of them.
+ * The subscribers run as services (an outside client's identity is its
+ * uid); each verdict names its subscription, so one owner may hold several.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,6 +169,7 @@ static int run_veto(struct orb_conn *bus, const char *name, const char *subtree)
                         orb_msg_put_u64(req, 1, token);
                         orb_msg_put_bool(req, 2, true);
                         orb_msg_put_str(req, 3, "");
+                        orb_msg_put_u64(req, 4, id);
                 }
                 if ((r = call(cl, req, 5000, &reply, "verdict")) < 0)
                         return r;

@@ -116,6 +116,7 @@ int main(void)
                 orb_msg_put_u64(req, 1, orb_msg_u64(reply, 2, 0));
                 orb_msg_put_bool(req, 2, !bye);
                 orb_msg_put_str(req, 3, bye ? "motd does not say bye" : "");
+                orb_msg_put_u64(req, 4, id);
                 orb_msg_free(reply);
                 orb_msg_free(call(cl, req, 5000));
         }

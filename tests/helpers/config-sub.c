@@ -81,6 +81,7 @@ int main(int argc, char **argv)
                 orb_msg_put_u64(req, 1, strtoull(token, NULL, 10));
                 orb_msg_put_bool(req, 2, !strcmp(mode, "accept"));
                 orb_msg_put_str(req, 3, !strcmp(mode, "accept") ? "" : "policy says no");
+                orb_msg_put_u64(req, 4, id);
                 orb_msg_free(call(cl, req, 5000));
         }
 }

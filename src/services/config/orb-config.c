@@ -50,7 +50,7 @@ static const char contract[] =
         "method status@12 read () -> (revision: u64@1, pending_id: u64@2, confirm_by_ms: u64@3, sessions: u64@4)\n"
         "method subscribe@13 read (subtree: str@1, name: str@2) -> (id: u64@1)\n"
         "method next@14 read (id: u64@1) -> (kind: str@1, token: u64@2, diff: bytes@3, author: str@4, outcome: str@5)\n"
-        "method verdict@15 read (token: u64@1, accept: bool@2, reason: str@3) -> ()\n"
+        "method verdict@15 read (token: u64@1, accept: bool@2, reason: str@3, id: u64@4) -> ()\n"
         "method complete@16 read (prefix: str@1) -> (paths: bytes@1)\n";
 
 enum { F_SESSION = 1, F_PATH = 2, F_VALUE = 3 };
@@ -756,7 +756,8 @@ static int on_verdict(struct orb_call *call, const struct orb_msg *args, void *u
 
         orb_msg_get_bool(args, 2, &accept);
         owner_of(call, owner, sizeof(owner));
-        if (veto_verdict(&cf->veto, orb_msg_u64(args, 1, 0), owner, accept, orb_msg_str(args, 3, "")) < 0)
+        if (veto_verdict(&cf->veto, orb_msg_u64(args, 1, 0), orb_msg_u64(args, 4, 0), owner, accept,
+                         orb_msg_str(args, 3, "")) < 0)
                 return orb_call_fail(call, ORB_E_INVALID, "no such check for this subscriber (too late?)");
         return 0;
 }

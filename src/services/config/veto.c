@@ -198,24 +198,20 @@ int veto_begin(struct veto *v, const struct cfg_changes *c, const char *diff, co
         return asked;
 }
 
-int veto_verdict(struct veto *v, uint64_t token, const char *owner, bool accept, const char *reason)
+int veto_verdict(struct veto *v, uint64_t token, uint64_t id, const char *owner, bool accept, const char *reason)
 {
+        struct veto_subscriber *s = find(v, id);
         char why[512];
         bool all = true;
 
-        if (!v->token || token != v->token)
+        if (!v->token || token != v->token || !s || !s->is_asked || strcmp(s->owner, owner))
                 return -ENOENT;
-        for (unsigned i = 0; i < v->n_subs; i++) {
-                struct veto_subscriber *s = &v->subs[i];
-                if (!s->is_asked || strcmp(s->owner, owner))
-                        continue;
-                if (!accept) {
-                        snprintf(why, sizeof(why), "refused by %s: %s", s->name, reason[0] ? reason : "(no reason)");
-                        finish(v, false, why);
-                        return 0;
-                }
-                s->has_accepted = true;
+        if (!accept) {
+                snprintf(why, sizeof(why), "refused by %s: %s", s->name, reason[0] ? reason : "(no reason)");
+                finish(v, false, why);
+                return 0;
         }
+        s->has_accepted = true;
         for (unsigned i = 0; i < v->n_subs; i++)
                 all &= !v->subs[i].is_asked || v->subs[i].has_accepted;
         if (all)

@@ -68,9 +68,10 @@ int veto_subscribe(struct veto *v, const char *owner, const char *name, const ch
 /* A `next` call: answered at once with a queued notice, or held.
  * Return: 0, -ENOENT (no such subscription: subscribe again), -ENOMEM. */
 int veto_next(struct veto *v, uint64_t id, const char *owner, struct orb_call *call);
-/* A `verdict` for the running check; from a caller that was not asked it
- * changes nothing.  Return: 0, -ENOENT (no such check running). */
-int veto_verdict(struct veto *v, uint64_t token, const char *owner, bool accept, const char *reason);
+/* Subscription @id's `verdict` for the running check (@owner must own the
+ * subscription: one owner may hold several).  Return: 0, -ENOENT (no
+ * such check running, or no such subscription of @owner among those asked). */
+int veto_verdict(struct veto *v, uint64_t token, uint64_t id, const char *owner, bool accept, const char *reason);
 
 /* The names of the subscribers @c touches, comma-separated, into @buf. */
 void veto_who(const struct veto *v, const struct cfg_changes *c, char *buf, size_t n);
