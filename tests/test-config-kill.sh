@@ -54,7 +54,8 @@ kills=0
 rev=0
 for round in $(seq 1 400); do
         sleep "0.0$((RANDOM % 4))$((RANDOM % 10))"   # 0 to 39 ms into whatever it is doing
-        pid=$(pgrep -f "^$ORB_BIN/src/services/config/orb-config " | head -1)
+        # this test's orb-config only (its store is in $T): tests run side by side
+        pid=$(pgrep -f "^$ORB_BIN/src/services/config/orb-config .*--store $CFG/config.db" | head -1)
         [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
         check_whole
         if [ $((round % 10)) = 0 ]; then
