@@ -400,23 +400,16 @@ static void arm_confirm_timer(struct config *cf);
 
 #define EVENT_PATHS_MAX (24u << 10) /* bytes of paths in an event (events are <= 32 KiB) */
 
-/* The leaves commit @id (the newest) changed, or, when they would not fit
- * in an event, the subtrees (first segments) they are in ("coarse"). */
-static json_t *changed_paths(struct config *cf, bool *coarse)
+/* The leaves @diff changed, or, when they would not fit in an event, the
+ * subtrees (first segments) they are in ("coarse"). */
+static json_t *diff_paths(const json_t *diff, bool *coarse)
 {
         static const char *const groups[] = {"added", "changed", "removed"};
-        struct store_record *rec = NULL;
-        json_t *paths = json_array(), *diff, *d;
-        size_t n = 0, bytes = 0, i;
+        json_t *paths = json_array(), *d;
+        size_t bytes = 0, i;
 
         *coarse = false;
-        if (!paths || store_history(cf->store, 1, &rec, &n) != 0 || n != 1) {
-                store_records_free(rec, n);
-                return paths;
-        }
-        diff = json_loads(rec->diff, 0, NULL);
-        store_records_free(rec, n);
-        for (unsigned g = 0; g < 3; g++)
+        for (unsigned g = 0; paths && g < 3; g++)
                 json_array_foreach(json_object_get(diff, groups[g]), i, d) {
                         const char *path = json_string_value(json_object_get(d, "path"));
                         if (!path)
@@ -430,9 +423,8 @@ static json_t *changed_paths(struct config *cf, bool *coarse)
                                 json_array_append_new(paths, json_string(path));
                                 continue;
                         }
-                        size_t seg = strcspn(path, ".[");
+                        size_t seg = strcspn(path, ".["), j;
                         json_t *first = json_stringn(path, seg), *p;
-                        size_t j;
                         bool seen = false;
                         json_array_foreach(paths, j, p)
                                 seen |= json_equal(p, first);
@@ -440,16 +432,31 @@ static json_t *changed_paths(struct config *cf, bool *coarse)
                                 json_array_append(paths, first);
                         json_decref(first);
                 }
-        json_decref(diff);
         return paths;
+}
+
+/* The newest commit's diff, from the history (rollbacks: we have no other). */
+static json_t *newest_diff(struct config *cf)
+{
+        struct store_record *rec = NULL;
+        json_t *diff = NULL;
+        size_t n = 0;
+
+        if (store_history(cf->store, 1, &rec, &n) == 0 && n == 1)
+                diff = json_loads(rec->diff, 0, NULL);
+        store_records_free(rec, n);
+        return diff;
 }
 
 /* Every commit and rollback goes out on config.committed: subscribers of
  * the topic, and orbitald, which restarts the services bound to the paths. */
-static void publish_commit(struct config *cf, uint64_t id, const char *kind, const char *author)
+static void publish_commit(struct config *cf, uint64_t id, const char *kind, const char *author, const json_t *diff)
 {
+        json_t *newest = diff ? NULL : newest_diff(cf);
         bool coarse;
-        json_t *paths = changed_paths(cf, &coarse);
+        json_t *paths = diff_paths(diff ? diff : newest, &coarse);
+
+        json_decref(newest);
         json_t *v = json_pack("{s:I, s:s, s:s, s:o, s:b}", "id", (json_int_t)id, "kind", kind, "author", author,
                               "paths", paths ? paths : json_array(), "coarse", coarse);
         char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
@@ -515,7 +522,7 @@ static int commit_now(struct config *cf, struct orb_call *call, struct session *
                 return r;
         }
         reply_commit(call, *id, diff, info.confirm_deadline, asked);
-        publish_commit(cf, *id, "commit", author);
+        publish_commit(cf, *id, "commit", author, diff);
         arm_confirm_timer(cf);
         return 0;
 }
@@ -581,6 +588,32 @@ static int hold_commit(struct config *cf, struct orb_call *call, struct session 
         return 0;
 }
 
+/*
+ * The change set of @s's candidate, its JSON diff and who must check it,
+ * computed once; validated here only when someone will look at the result
+ * before the commit's own transaction validates it again (a dry run, or
+ * subscribers to ask).  Return: 0, or CANDIDATE_E_* / -errno.
+ */
+static int diff_and_check(struct config *cf, struct session *s, bool dry_run, struct cfg_changes *ch, json_t **diff,
+                          char *asked, size_t asked_size, struct validate_errors *errs)
+{
+        bool own = store_batch_begin(cf->store) == 0; /* one read view for all of it */
+        int r = candidate_changes(s->cand, ch);
+
+        if (!r)
+                r = changes_to_json(ch, diff);
+        if (!r)
+                veto_who(&cf->veto, ch, asked, asked_size);
+        if (!r && (dry_run || asked[0])) {
+                r = validate_changes(&cf->schemas, cf->store, ch, errs);
+                if (r == VALIDATE_E_INVALID)
+                        r = CANDIDATE_E_REFUSED;
+        }
+        if (own)
+                store_batch_end(cf->store, false);
+        return r;
+}
+
 static int on_commit(struct orb_call *call, const struct orb_msg *args, void *userdata)
 {
         struct config *cf = userdata;
@@ -604,11 +637,7 @@ static int on_commit(struct orb_call *call, const struct orb_msg *args, void *us
                 return session_busy(call);
         if (rebase && (r = candidate_rebase(s->cand)) != 0)
                 return commit_refused(call, cf, s, r, &errs);
-        r = candidate_diff(s->cand, &diff);
-        if (!r)
-                r = candidate_validate(s->cand, &errs); /* before anyone is asked */
-        if (!r)
-                r = candidate_changes(s->cand, &ch);
+        r = diff_and_check(cf, s, dry_run, &ch, &diff, asked, sizeof(asked), &errs);
         if (r) {
                 json_decref(diff);
                 changes_deinit(&ch);
@@ -616,7 +645,6 @@ static int on_commit(struct orb_call *call, const struct orb_msg *args, void *us
                 validate_errors_deinit(&errs);
                 return r;
         }
-        veto_who(&cf->veto, &ch, asked, sizeof(asked));
         if (dry_run)
                 r = reply_commit(call, 0, diff, 0, asked);
         else if (asked[0])
@@ -805,7 +833,7 @@ static int on_rollback(struct orb_call *call, const struct orb_msg *args, void *
                 return r;
         }
         validate_errors_deinit(&errs);
-        publish_commit(cf, id, "rollback", info.author);
+        publish_commit(cf, id, "rollback", info.author, NULL);
         reply = orb_call_reply_msg(call);
         orb_msg_put_u64(reply, 1, id);
         return orb_call_reply(call, reply);
@@ -863,7 +891,7 @@ static void check_pending(struct config *cf)
                        (unsigned long long)rolled_back);
                 fflush(stdout);
                 if (cf->bus)
-                        publish_commit(cf, rolled_back, "confirm-timeout", "orb-config");
+                        publish_commit(cf, rolled_back, "confirm-timeout", "orb-config", NULL);
         }
         validate_errors_deinit(&errs);
         arm_confirm_timer(cf);
