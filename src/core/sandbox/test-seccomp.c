@@ -220,6 +220,32 @@ static int do_exec_uname(void)
         return errno;
 }
 
+/* Runs @fn in a second thread (a filter must hold for every thread, and
+ * a kill must take the process, not the thread).  Return: EXIT_WORKED,
+ * EAGAIN if no thread could be made. */
+static int in_thread(void *(*fn)(void *))
+{
+        pthread_t t;
+
+        if (pthread_create(&t, NULL, fn, NULL))
+                return EAGAIN;
+        pthread_join(t, NULL);
+        return EXIT_WORKED;
+}
+
+/* The parent's view of a clone whose child exits at once. */
+static int cloned(pid_t pid)
+{
+        int status;
+
+        if (pid < 0)
+                return errno;
+        if (pid == 0)
+                _exit(0);
+        waitpid(pid, &status, 0);
+        return EXIT_WORKED;
+}
+
 /* Not ptrace: unfiltered, a traced thread would be ours to reap. */
 static void *thread_socket_inet(void *arg)
 {
@@ -231,25 +257,12 @@ static void *thread_socket_inet(void *arg)
 /* Killing the thread alone would let the main thread exit 0. */
 static int do_socket_inet_in_thread(void)
 {
-        pthread_t t;
-
-        if (pthread_create(&t, NULL, thread_socket_inet, NULL))
-                return EAGAIN;
-        pthread_join(t, NULL);
-        return EXIT_WORKED;
+        return in_thread(thread_socket_inet);
 }
 
 static int do_clone_flags(unsigned long flags)
 {
-        pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-        int status;
-
-        if (pid < 0)
-                return errno;
-        if (pid == 0)
-                _exit(0);
-        waitpid(pid, &status, 0);
-        return EXIT_WORKED;
+        return cloned((pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0));
 }
 
 static int do_clone_plain(void)
@@ -277,15 +290,8 @@ static int do_clone3(void)
         struct {
                 uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
         } args = {.exit_signal = SIGCHLD};
-        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        int status;
 
-        if (pid < 0)
-                return errno;
-        if (pid == 0)
-                _exit(0);
-        waitpid(pid, &status, 0);
-        return EXIT_WORKED;
+        return cloned((pid_t)syscall(SYS_clone3, &args, sizeof(args)));
 }
 
 static void *thread_nothing(void *arg)
@@ -296,12 +302,7 @@ static void *thread_nothing(void *arg)
 /* glibc tries clone3() first and falls back to clone() on ENOSYS. */
 static int do_pthread_create(void)
 {
-        pthread_t t;
-
-        if (pthread_create(&t, NULL, thread_nothing, NULL))
-                return EAGAIN;
-        pthread_join(t, NULL);
-        return EXIT_WORKED;
+        return in_thread(thread_nothing);
 }
 
 static void test_namespace_clones(void)
@@ -438,12 +439,7 @@ static void *thread_x32(void *arg)
 
 static int do_x32_in_thread(void)
 {
-        pthread_t t;
-
-        if (pthread_create(&t, NULL, thread_x32, NULL))
-                return EAGAIN;
-        pthread_join(t, NULL);
-        return EXIT_WORKED;
+        return in_thread(thread_x32);
 }
 
 /* getpid through the i386 entry: 20 is its number there. */

@@ -350,17 +350,29 @@ static int on_history(struct orb_call *call, const struct orb_msg *args, void *u
 
 /* ---- changing the candidate ---- */
 
+/* The caller's session if its candidate may change now; else NULL with
+ * *@r the handler's return (the call answered when it is locked). */
+static struct session *changeable_session(struct config *cf, struct orb_call *call, const struct orb_msg *args,
+                                          int *r)
+{
+        struct session *s = session_of(cf, call, args, r);
+
+        if (s && s->is_locked) {
+                *r = session_busy(call);
+                return NULL;
+        }
+        return s;
+}
+
 static int on_set(struct orb_call *call, const struct orb_msg *args, void *userdata)
 {
         struct config *cf = userdata;
         struct orb_diag d = ORB_DIAG_INIT;
         struct session *s;
-        int r, err = 0;
+        int r = 0;
 
-        if (!(s = session_of(cf, call, args, &err)))
-                return err;
-        if (s->is_locked)
-                return session_busy(call);
+        if (!(s = changeable_session(cf, call, args, &r)))
+                return r;
         r = candidate_set(s->cand, orb_msg_str(args, F_PATH, ""), orb_msg_str(args, F_VALUE, ""), &d);
         return r > 0 ? fail_diag(call, &d) : r;
 }
@@ -370,12 +382,10 @@ static int on_delete(struct orb_call *call, const struct orb_msg *args, void *us
         struct config *cf = userdata;
         struct orb_diag d = ORB_DIAG_INIT;
         struct session *s;
-        int r, err = 0;
+        int r = 0;
 
-        if (!(s = session_of(cf, call, args, &err)))
-                return err;
-        if (s->is_locked)
-                return session_busy(call);
+        if (!(s = changeable_session(cf, call, args, &r)))
+                return r;
         r = candidate_delete(s->cand, orb_msg_str(args, F_PATH, ""), &d);
         return r > 0 ? fail_diag(call, &d) : r;
 }
@@ -384,12 +394,10 @@ static int on_discard(struct orb_call *call, const struct orb_msg *args, void *u
 {
         struct config *cf = userdata;
         struct session *s;
-        int err = 0;
+        int r = 0;
 
-        if (!(s = session_of(cf, call, args, &err)))
-                return err;
-        if (s->is_locked)
-                return session_busy(call);
+        if (!(s = changeable_session(cf, call, args, &r)))
+                return r;
         candidate_discard(s->cand);
         return 0;
 }
@@ -631,10 +639,8 @@ static int on_commit(struct orb_call *call, const struct orb_msg *args, void *us
         if (confirm_s > CONFIRM_MAX_S)
                 return orb_call_fail(call, ORB_E_INVALID, "confirm within at most %d s, not %llu", CONFIRM_MAX_S,
                                      (unsigned long long)confirm_s);
-        if (!(s = session_of(cf, call, args, &err)))
+        if (!(s = changeable_session(cf, call, args, &err)))
                 return err;
-        if (s->is_locked)
-                return session_busy(call);
         if (rebase && (r = candidate_rebase(s->cand)) != 0)
                 return commit_refused(call, cf, s, r, &errs);
         r = diff_and_check(cf, s, dry_run, &ch, &diff, asked, sizeof(asked), &errs);
