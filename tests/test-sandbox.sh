@@ -47,6 +47,12 @@ EXTRA="capabilities: [net.client]" sbx bind-none bind-low  # network, no capabil
 sbx procs procs
 EXTRA="limits: {memory: 32M}" sbx hog alloc 400
 sbx linger linger
+manifest leaver <<EOF
+command: [$ESCAPE, leave]
+restart: always
+backoff: {initial: 0, max: 0, jitter: 0}
+sandbox: {read-only: [$ORB_BIN]}
+EOF
 manifest killed <<EOF
 command: [$ESCAPE, mount]
 restart: never
@@ -85,33 +91,54 @@ wait_state killed failed 10
 expect_match "kill on violation" "$(field killed .last_exit.signal)" "SYS"
 expect_ok plain                                        # sandbox: off: as before
 
-# PID namespace: the service is PID 2 under orb-init and sees only those two.
+# PID namespace: the service is PID 2 under orb-init, its holder, and sees
+# only those two.
 wait_log procs "escape procs" 10
 expect_match "a PID namespace" "$(res procs)" "pid=2 visible=2$"
 # Beyond the memory limit: killed (by the service's cgroup), recorded.
 wait_state hog failed 10
 expect_match "hog crash reason" "$(field hog '.crashes[0].reason')" "^limit:memory"
 expect_eq "hog killed by" "$(field hog .last_exit.signal)" KILL
-# Stop: orb-init passes SIGTERM on (a PID 1 without handlers would ignore
-# it), and every process of the service is gone, daemons included.
+# Stop: SIGTERM reaches the service itself (it is not PID 1), and every
+# process of the service is gone, daemons included: they die with orb-init,
+# which orbitald kills once the service has ended.
 wait_log linger "escape linger: daemon" 10
 expect_eq "linger's processes" "$(pgrep -cf -- "$ESCAPE linger")" 2
 started=$(date +%s%N)
 ctl stop linger >/dev/null
 expect_eq "linger stopped by" "$(field linger .last_exit.signal)" TERM
 [ $(( ($(date +%s%N) - started) / 1000000 )) -lt 3000 ] || fail "stop took the SIGKILL path"
+for _ in $(seq 1 100); do pgrep -f -- "$ESCAPE linger" >/dev/null || break; sleep 0.01; done
 expect_eq "linger's processes after stop" "$(pgrep -cf -- "$ESCAPE linger" || true)" 0
 
-# A restart joins the network, IPC and UTS namespaces of the last run
-# (kept by orbitald); the mount and PID namespaces are new.
-ns_of() { local p; p=$(field ids .pid); readlink "/proc/$(tr -d ' ' < "/proc/$p/task/$p/children")/ns/$1"; }
-before=$(for n in net ipc uts mnt pid; do ns_of $n; done)
+# A restart joins the network, IPC, UTS and PID namespaces of the last run
+# (kept by orbitald; orb-init holds the PID namespace); the mount namespace
+# is new, and so is the service's pid in the namespace.
+ns_of() { readlink "/proc/$(field "$1" .pid)/ns/$2"; }
+inner_pid() { awk '/^NSpid:/ { print $NF }' "/proc/$(field "$1" .pid)/status"; }
+before=$(for n in net ipc uts pid mnt; do ns_of ids $n; done)
 ctl restart ids >/dev/null
 wait_state ids running 10
-after=$(for n in net ipc uts mnt pid; do ns_of $n; done)
-expect_eq "kept namespaces" "$(head -3 <<<"$after")" "$(head -3 <<<"$before")"
-[ "$(tail -2 <<<"$after")" != "$(tail -2 <<<"$before")" ] || fail "mount and PID namespaces were reused"
+after=$(for n in net ipc uts pid mnt; do ns_of ids $n; done)
+expect_eq "kept namespaces" "$(head -4 <<<"$after")" "$(head -4 <<<"$before")"
+[ "$(tail -1 <<<"$after")" != "$(tail -1 <<<"$before")" ] || fail "the mount namespace was reused"
 [ "$(head -1 <<<"$after")" != "$(readlink /proc/self/ns/net)" ] || fail "the host's network namespace"
+[ "$(inner_pid ids)" -gt 2 ] || fail "the restarted service is not a new process of the kept PID namespace"
+# A run that leaves a daemon behind: orb-init is killed with its namespace
+# (the daemon with it), and the next run gets new namespaces.
+before=$(for n in net pid; do ns_of leaver $n; done)
+wait_log leaver "escape leave: daemon" 10
+kill -KILL "$(field leaver .pid)"
+wait_log leaver "main process [0-9]+ killed by signal KILL" 10
+for _ in $(seq 1 300); do
+        [ "$(ns_of leaver pid 2>/dev/null)" != "$(tail -1 <<<"$before")" ] && [ "$(field leaver .state)" = running ] && break
+        sleep 0.01
+done
+after=$(for n in net pid; do ns_of leaver $n; done)
+[ "$(head -1 <<<"$after")" != "$(head -1 <<<"$before")" ] || fail "the network namespace outlived a run that left a daemon"
+[ "$(tail -1 <<<"$after")" != "$(tail -1 <<<"$before")" ] || fail "the PID namespace outlived a run that left a daemon"
+for _ in $(seq 1 100); do [ "$(pgrep -cf -- "$ESCAPE leave" || true)" -le 2 ] && break; sleep 0.01; done
+expect_eq "leaver's processes: the new run and its daemon only" "$(pgrep -cf -- "$ESCAPE leave" || true)" 2
 
 # Refused system calls are in the service's log and in the audit log.
 wait_log mount "sandbox: refused system call mount by pid [0-9]+" 5

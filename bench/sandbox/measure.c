@@ -29,7 +29,8 @@
  * Results are "key value" lines on stdout: lat_ns (every sample, in
  * order), lat_count, lat_min_ns, lat_median_ns, lat_p90_ns, lat_p99_ns,
  * lat_max_ns, lat_mean_ns (nearest-rank percentiles), and the lines above;
- * each fingerprint ends with host_uid=N, the probe's uid as the host sees it.
+ * each fingerprint ends with pid=own|host (a PID namespace of its own or
+ * not) and host_uid=N, the probe's uid as the host sees it.
  * Exit codes: 0 measured, 1 the peer failed a step (an "error" line says
  * which), 100 bad usage, 111 system failure, 130 interrupted.
  */
@@ -251,9 +252,23 @@ static long host_uid(pid_t pid)
         return p ? strtol(p + 5, NULL, 10) : -1;
 }
 
+/* "own" when the probe runs in a PID namespace of its own (not ours). */
+static const char *pid_ns_of(pid_t pid)
+{
+        char path[64], probe_ns[64] = "", self_ns[64] = "";
+        ssize_t a, b;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+        a = readlink(path, probe_ns, sizeof(probe_ns) - 1);
+        b = readlink("/proc/self/ns/pid", self_ns, sizeof(self_ns) - 1);
+        if (a <= 0 || b <= 0)
+                return "?";
+        return strcmp(probe_ns, self_ns) ? "own" : "host";
+}
+
 static void result_fingerprint(const char *key, const struct run *r)
 {
-        printf("%s %s host_uid=%ld\n", key, r->print, host_uid(r->last_probe));
+        printf("%s %s pid=%s host_uid=%ld\n", key, r->print, pid_ns_of(r->last_probe), host_uid(r->last_probe));
         fflush(stdout);
 }
 

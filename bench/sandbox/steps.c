@@ -20,7 +20,7 @@
  *            setgroups+setresgid+setresuid (raw, as spawn.c)
  *            caps_plan_apply_after_ids()
  *            prctl(PR_SET_NO_NEW_PRIVS)
- *            landlock_plan_apply()  system rules again + restrict_self
+ *            landlock_plan_apply()  system rules + restrict_self
  *            seccomp_plan_apply()   load the filter
  *            execve(DIR/probe) -> the probe's main() ("exec": the loader's
  *                                  opens and mmaps now pass Landlock and

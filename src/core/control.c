@@ -248,10 +248,7 @@ static json_t *service_limits(const struct service *svc)
         json_object_set_new(o, "cpu", json_pack("{s:o,s:o}", "max_percent",
                                                 l->cpu_pc ? json_integer(l->cpu_pc) : json_null(), "usage_usec",
                                                 u.cpu_usec >= 0 ? json_integer(u.cpu_usec) : json_null()));
-        /* The service's own process, not orb-init's (a PID namespace). */
-        json_object_set_new(o, "files", json_limit(count_fds(svc->main.is_init && svc->inner_pid ? svc->inner_pid
-                                                                                                  : svc->main.pid),
-                                                   l->files));
+        json_object_set_new(o, "files", json_limit(count_fds(svc->main.pid), l->files));
         return o;
 }
 

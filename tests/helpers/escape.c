@@ -6,7 +6,7 @@
  * Then it sleeps, so the test can look at it.
  *
  *   open PATH | write PATH | inet | bind-low | ptrace PID | mount | exec PATH ARGS...
- *   fork N | linger | ids | procs | alloc MIB
+ *   fork N | linger | leave | ids | procs | alloc MIB
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -101,12 +101,12 @@ int main(int argc, char **argv)
                         fflush(stdout);
                 }
                 report(m, 1);
-        } else if (!strcmp(m, "linger")) {
+        } else if (!strcmp(m, "linger") || !strcmp(m, "leave")) {
                 /* A daemon of its own: double fork, new session. */
                 if (fork() == 0) {
                         setsid();
                         if (fork() == 0) {
-                                printf("escape linger: daemon %d\n", (int)getpid());
+                                printf("escape %s: daemon %d\n", m, (int)getpid());
                                 fflush(stdout);
                                 hold();
                         }

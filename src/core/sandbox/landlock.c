@@ -3,10 +3,10 @@
  *
  * The parent builds one ruleset per spawn: it probes the kernel's ABI,
  * handles every filesystem right that ABI knows, and adds one
- * path-beneath rule per allowed tree.  Anything not below a rule is
- * denied, to root as well: Landlock does not look at uids or capabilities.
- * The child, on the descriptor spawn.c staged for it, adds the system
- * rules once more as its own mounts show them (landlock_plan_apply() says
+ * path-beneath rule per tree the manifest allows.  Anything not below a
+ * rule is denied, to root as well: Landlock does not look at uids or
+ * capabilities.  The child, on the descriptor spawn.c staged for it, adds
+ * the system rules as its own mounts show them (landlock_plan_apply() says
  * why) and calls landlock_restrict_self().
  *
  * The model (docs/sandbox.md):
@@ -69,9 +69,9 @@
          LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 /*
- * The system's part of every ruleset.  One table, because the parent and
- * the child both add it (see landlock_plan_apply()).  Missing paths are
- * skipped: /lib32 and /libx32 exist on few systems.
+ * The system's part of every ruleset, added by the child (see
+ * landlock_plan_apply()).  Missing paths are skipped: /lib32 and /libx32
+ * exist on few systems.
  */
 struct system_rule {
         const char *path;
@@ -222,14 +222,13 @@ static int rules_add_spec(const struct ruleset_ctx *ctx, char *const *paths, __u
         return 0;
 }
 
+/* The manifest's part only: the child adds system_rules[] as its own
+ * mounts show them (landlock_plan_apply()), so adding them here as well
+ * would only double the cost of every spawn. */
 static int ruleset_fill(const struct ruleset_ctx *ctx, const struct sandbox_spec *spec, const char *program)
 {
-        const char *failed = NULL;
         int r;
 
-        r = rules_add_system(ctx->fd, ctx->handled, &failed);
-        if (r < 0)
-                return ruleset_fail(ctx, "unable to add a Landlock rule for", failed, r);
         r = rules_add_spec(ctx, spec->read_only, ACCESS_FS_READ);
         if (r < 0)
                 return r;
@@ -302,14 +301,14 @@ void landlock_plan_free(struct landlock_plan *p)
  * @fd_in_child: where spawn.c staged @p->ruleset_fd in the child; closed
  * here either way, so it does not leak into the service.
  *
- * The system rules are added once more, as the child's mount namespace
- * shows them: a rule sits on an inode, and Landlock ignores a directory
- * that a mount covers, so the parent's rule on the host's /tmp does not
- * reach the private tmpfs mounts.c puts over it (nor any later fresh
- * /proc or /dev).  The manifest's paths need nothing: mounts.c attaches
- * clones of them, the same inodes.  The ruleset object is the parent's,
- * so it keeps these rules too; it is built for this one spawn, and the
- * inodes are this child's.
+ * The system rules are added here, as the child's mount namespace shows
+ * them: a rule sits on an inode, and Landlock ignores a directory that a
+ * mount covers, so a rule on the host's /tmp would not reach the private
+ * tmpfs mounts.c puts over it (nor any later fresh /proc or /dev).  The
+ * manifest's paths need nothing: mounts.c attaches clones of them, the
+ * same inodes, which the parent's rules hold.  The ruleset object is the
+ * parent's, so it keeps these rules too; it is built for this one spawn,
+ * and the inodes are this child's.
  *
  * no_new_privs must be set (or the caller hold CAP_SYS_ADMIN).  Raw system
  * calls only: no allocation, no stdio.

@@ -117,7 +117,7 @@ static void health_run_check(struct service *svc)
 {
         const struct health_spec *hs = &svc->spec->health;
         static char *const env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-        struct spawn_req req = {.argv = hs->argv, .envp = env, .stdout_fd = -1, .stderr_fd = -1, .notify_fd = -1, .bus_fd = -1, .init_fd = -1,
+        struct spawn_req req = {.argv = hs->argv, .envp = env, .stdout_fd = -1, .stderr_fd = -1, .notify_fd = -1, .bus_fd = -1, .init_fd = -1, .pid_ns_fd = -1,
                                 .cwd = svc->spec->working_directory};
         struct child *c = &svc->health.check;
         char what[96], program[4096];

@@ -4,6 +4,11 @@
  *   new session -> cgroup -> rlimits -> sandbox: namespaces, mounts,
  *   bounding set -> ids -> sandbox: capabilities, no_new_privs, Landlock,
  *   seccomp -> directory -> execve
+ * A sandboxed service starts in the PID namespace of its holder, an
+ * orb-init process spawn_process() also starts (is_pid_holder): the parent
+ * enters that namespace for the one clone (setns(CLONE_NEWPID) only
+ * changes where our children go), so the service is our own child, its
+ * exit is ours to see at once, and a restart reuses the namespace.
  * stdio comes first so that every later error reaches the service's log;
  * the program was already found in the service's PATH by the parent; ids
  * come after rlimits (raising limits needs privilege).
@@ -55,7 +60,7 @@ enum {
         SLOT_BUS = 6,
         SLOT_LANDLOCK = 7,
         SLOT_NULL = 8,
-        SLOT_INIT = 9,          /* orb-init, for a PID namespace */
+        SLOT_INIT = 9,          /* orb-init, for a PID namespace's holder */
         SLOT_KEPT = 10,         /* kept namespaces to join: 10..12 (spawn.h) */
         SLOT_END = SLOT_KEPT + KEPT_N,
 };
@@ -69,6 +74,10 @@ static const int kept_flags[KEPT_N] = {CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS}
  * restores them.  Everything else is still at its default. */
 static const int changed_signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE};
 
+/* Our own PID namespace, to return to after starting a child in a
+ * service's (spawn_process()); -1 when /proc could not tell it. */
+static int self_pid_ns = -1;
+
 int spawn_init(void)
 {
         int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -80,7 +89,13 @@ int spawn_init(void)
                         return -errno;
         if (fd >= SLOT_END)
                 close(fd);
+        self_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
         return 0;
+}
+
+bool spawn_can_enter_pid_ns(void)
+{
+        return self_pid_ns >= 0;
 }
 
 /* Appends @s at *pos in @buf (of @n bytes), truncating: no stdio here. */
@@ -217,7 +232,7 @@ static void child_fail(int err, const char *what, const char *arg)
  * needs root, before the ids change (sandbox.h has the whole order). */
 static void child_sandbox_enter(const struct spawn_req *req)
 {
-        int flags = req->unshare_flags & ~CLONE_NEWPID; /* the clone made the PID namespace */
+        int flags = req->unshare_flags & ~CLONE_NEWPID; /* the holder's, entered by the clone */
         const char *failed = NULL;
         int r;
 
@@ -233,7 +248,7 @@ static void child_sandbox_enter(const struct spawn_req *req)
         if (flags && unshare(flags) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the sandbox's namespaces");
         if ((req->unshare_flags & CLONE_NEWNS) &&
-            (r = sandbox_mounts_apply(req->sandbox, req->init_fd >= 0, req->implicit_paths, &failed)) < 0)
+            (r = sandbox_mounts_apply(req->sandbox, req->pid_ns_fd >= 0, req->implicit_paths, &failed)) < 0)
                 child_fail(r, "set up the sandbox's filesystem at ", failed);
         if (req->caps && (r = caps_plan_apply_before_ids(req->caps)) < 0)
                 child_fail(r, "drop capabilities", NULL);
@@ -277,48 +292,17 @@ static _Noreturn void child_exec_service(const struct spawn_req *req)
         child_die2(SPAWN_EXIT_EXEC, "execute ", req->path);
 }
 
-#if !defined(__SANITIZE_ADDRESS__) && !defined(ORB_HAS_ASAN)
-static int service_entry(void *arg)
-{
-        child_exec_service(arg);
-}
-#endif
-
 /*
- * In a new PID namespace we are its PID 1: start the service as our
- * child (PID 2), then become orb-init, which forwards signals to it and
- * exits with its status.  Until both have executed they share orbitald's
- * memory, so the service's stack is a second static one (orbitald is
- * suspended until we exec, and we until the service does).
+ * The holder of a service's PID namespace: its PID 1, orb-init, which
+ * reaps whatever the service leaves to it and otherwise waits to be
+ * killed (orb-init.c).  It runs as the service's uid, without
+ * capabilities (a switch from root to another uid clears them), with
+ * no_new_privs, and sees nothing but /dev/null on its stdio.
  */
-static _Noreturn void child_become_init(const struct spawn_req *req)
+static _Noreturn void child_become_holder(const struct spawn_req *req)
 {
-        char pid_text[16], *argv[3] = {"orb-init", pid_text, NULL}, *envp[1] = {NULL};
-        size_t pos = sizeof(pid_text) - 1;
-        pid_t pid;
+        char *argv[2] = {"orb-init", NULL}, *envp[1] = {NULL};
 
-#if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
-        pid = fork();
-        if (pid == 0)
-                child_exec_service(req);
-#else
-        static char service_stack[CHILD_STACK_SIZE] __attribute__((aligned(64)));
-
-        pid = clone(service_entry, service_stack + sizeof(service_stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
-                    (void *)req);
-#endif
-        if (pid < 0)
-                child_die(SPAWN_EXIT_SETUP, "start the service in its PID namespace");
-        pid_text[pos] = '\0';
-        do
-                pid_text[--pos] = (char)('0' + pid % 10);
-        while ((pid /= 10) && pos);
-        memmove(pid_text, pid_text + pos, sizeof(pid_text) - pos);
-        /* The service's descriptors are its own: orb-init keeps only stdio. */
-        if (req->bus_fd >= 0)
-                close(req->bus_target);
-        if (req->notify_fd >= 0)
-                close(req->notify_target);
         child_set_ids(req);
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_die(SPAWN_EXIT_SETUP, "set no_new_privs");
@@ -336,20 +320,24 @@ static _Noreturn void child_run(const struct spawn_req *req, bool is_table_share
         if (req->cg && cgroup_enter_self(req->cg) < 0)
                 child_die(SPAWN_EXIT_SETUP, "enter the service's cgroup");
         child_set_rlimits(req);
+        if (req->is_pid_holder)
+                child_become_holder(req);
         child_sandbox_enter(req);
-        if (req->init_fd >= 0)
-                child_become_init(req);
         child_exec_service(req);
+}
+
+/* A holder makes the PID namespace; a service enters its holder's. */
+static int new_pid_ns(const struct spawn_req *req)
+{
+        return req->is_pid_holder ? CLONE_NEWPID : 0;
 }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
 static int spawn_fork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_out)
 {
-        /* fork(), in a new PID namespace when asked, and like the
-         * production path we resume once the child has executed: by then
-         * a PID namespace's service exists (spawn_first_child). */
-        pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(SIGCHLD | CLONE_VFORK | (req->unshare_flags & CLONE_NEWPID)),
-                                   0, 0, 0, 0);
+        /* fork(), in a new PID namespace for a holder, and like the
+         * production path we resume once the child has executed. */
+        pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(SIGCHLD | CLONE_VFORK | new_pid_ns(req)), 0, 0, 0, 0);
 
         if (pid < 0)
                 return -errno;
@@ -375,7 +363,7 @@ static int spawn_vfork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_o
         static char stack[CHILD_STACK_SIZE] __attribute__((aligned(64)));
         int pidfd = -1;
         pid_t pid = clone(child_entry, stack + sizeof(stack),
-                          CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD | (req->unshare_flags & CLONE_NEWPID),
+                          CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD | new_pid_ns(req),
                           (void *)req, &pidfd);
 
         if (pid < 0)
@@ -388,14 +376,28 @@ static int spawn_vfork(const struct spawn_req *req, pid_t *pid_out, int *pidfd_o
 
 int spawn_process(const struct spawn_req *req, pid_t *pid_out, int *pidfd_out)
 {
+        bool is_in_pid_ns = false;
         int r = stage_fds(req);
 
+        if (r == 0 && req->pid_ns_fd >= 0) {
+                if (self_pid_ns < 0)
+                        r = -ENOTSUP;
+                else if (setns(req->pid_ns_fd, CLONE_NEWPID) < 0)
+                        r = -errno;
+                else
+                        is_in_pid_ns = true;
+        }
         if (r == 0)
 #if defined(__SANITIZE_ADDRESS__) || defined(ORB_HAS_ASAN)
                 r = spawn_fork(req, pid_out, pidfd_out);
 #else
                 r = spawn_vfork(req, pid_out, pidfd_out);
 #endif
+        /* Entering our own namespace again cannot fail (it is the one we
+         * are in); if it did, our next children would start in this
+         * service's: better to stop here than to run them there. */
+        if (is_in_pid_ns && setns(self_pid_ns, CLONE_NEWPID) < 0)
+                abort();
         unstage_fds();
         return r;
 }
@@ -423,17 +425,21 @@ int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t 
         return -ENOENT;
 }
 
+int ns_open(pid_t pid, const char *name)
+{
+        char path[64];
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+        return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 void kept_ns_fill(struct kept_ns *k, pid_t pid, int flags)
 {
         static const char *const names[KEPT_N] = {"net", "ipc", "uts"};
-        char path[64];
 
-        for (int i = 0; i < KEPT_N; i++) {
-                if (k->fd[i] >= 0 || !(flags & kept_flags[i]))
-                        continue;
-                snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, names[i]);
-                k->fd[i] = open(path, O_RDONLY | O_CLOEXEC); /* -1: made anew next time */
-        }
+        for (int i = 0; i < KEPT_N; i++)
+                if (k->fd[i] < 0 && (flags & kept_flags[i]))
+                        k->fd[i] = ns_open(pid, names[i]); /* -1: made anew next time */
 }
 
 void kept_ns_trim(struct kept_ns *k, int flags)

@@ -35,9 +35,13 @@ struct spawn_req {
         bool use_rlimit_memory;
         /* The sandbox (sandbox.h); NULL = none, and the rest is unused. */
         const struct sandbox_spec *sandbox;
-        int unshare_flags;                  /* CLONE_NEW*; with CLONE_NEWPID, init_fd */
-        int init_fd;                        /* orb-init (O_PATH), -1 = none: PID 1 of
-                                               the PID namespace (orb-init.c) */
+        int unshare_flags;                  /* CLONE_NEW*; CLONE_NEWPID: see pid_ns_fd */
+        int pid_ns_fd;                      /* -1, or the PID namespace (of a holder) to
+                                               start in; the parent enters it for the clone */
+        bool is_pid_holder;                 /* start orb-init (init_fd) as PID 1 of a new
+                                               PID namespace, not a service: only the ids,
+                                               cgroup and rlimits apply */
+        int init_fd;                        /* orb-init (O_PATH) for a holder, else -1 */
         const struct kept_ns *kept;         /* namespaces to join instead of making them, or NULL */
         const char *implicit_paths[3];      /* visible whatever the sandbox declares:
                                                the program, the notify socket; NULL-ended */
@@ -61,6 +65,10 @@ static inline int spawn_bus_target(int notify_target)
  */
 int spawn_init(void);
 
+/* Whether spawn_process() can start a child in another PID namespace
+ * (it must be able to come back to its own: /proc/self/ns/pid). */
+bool spawn_can_enter_pid_ns(void);
+
 /*
  * spawn_process() - start a process per @req (see spawn.c for how).
  * @pid, @pidfd: the child and a pidfd for it (-1 if the kernel has none).
@@ -79,8 +87,8 @@ int spawn_resolve_ids(const char *user, const char *group, uid_t *uid, gid_t *gi
  */
 int spawn_resolve_command(const char *cmd, char *const *envp, char *out, size_t n);
 
-/* The first child of @pid (orb-init's service, in host numbering), from
- * /proc; 0 if it has none or already reaped it. */
+/* The first child of @pid (in host numbering), from /proc; 0 if it has
+ * none: a holder with none holds nothing a service left behind. */
 pid_t spawn_first_child(pid_t pid);
 
 /*
@@ -95,6 +103,9 @@ struct kept_ns {
         int fd[KEPT_N];                     /* -1: none yet */
 };
 #define KEPT_NS_INIT {{-1, -1, -1}}
+
+/* A descriptor for @pid's namespace @name ("mnt", "net", ...), or -1. */
+int ns_open(pid_t pid, const char *name);
 
 /* Opens those of @pid's namespaces in @flags (CLONE_NEW*) that @k lacks. */
 void kept_ns_fill(struct kept_ns *k, pid_t pid, int flags);

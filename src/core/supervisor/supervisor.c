@@ -73,6 +73,10 @@ int sup_init(struct supervisor *sup, struct loop *loop, const struct sup_setting
                 sup->init_fd = sandbox_init_open(why, sizeof(why));
                 if (sup->init_fd < 0)
                         log_warn("sandbox: no PID namespaces: orb-init not found: %s", why);
+                else if (!spawn_can_enter_pid_ns()) {
+                        sup->init_fd = safe_close(sup->init_fd);
+                        log_warn("sandbox: no PID namespaces: /proc/self/ns/pid cannot be opened");
+                }
         }
         cgroup_root_init(&sup->cgroups, set->cgroup_name, set->cgroup_want);
         if (sup->cgroups.mode == CGROUP_NONE)
@@ -124,7 +128,7 @@ static struct service *sup_find_removed(const struct supervisor *sup, const char
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
 {
         for (unsigned i = 0; i < sup->n_services; i++)
-                if (sup->services[i]->main.pid == pid || (pid > 0 && sup->services[i]->inner_pid == pid))
+                if (sup->services[i]->main.pid == pid || (pid > 0 && sup->services[i]->holder.pid == pid))
                         return sup->services[i];
         return NULL;
 }
@@ -632,10 +636,6 @@ void sup_reap(struct supervisor *sup)
                 else
                         sig = si.si_status;
                 c = child_take(sup, si.si_pid);
-                if (c && c->is_init && code > 128 && code < 128 + NSIG) {
-                        sig = code - 128; /* orb-init reports the service's signal so */
-                        code = 0;
-                }
                 if (c)
                         c->on_exit(c, code, sig);
                 else

@@ -23,7 +23,6 @@ struct service;
 struct child {
         pid_t pid;     /* 0 when none */
         int pidfd;     /* signals go through it: no PID-reuse race */
-        bool is_init;  /* orb-init: an exit code 128+N is the service's signal N */
         void (*on_exit)(struct child *c, int code, int signal);
 };
 
@@ -57,8 +56,15 @@ struct service {
         struct fsm fsm;
         struct loop_timer fsm_timer;
         struct child main;
-        pid_t inner_pid;              /* under orb-init: the service's own process, or 0 */
+        struct child holder;          /* orb-init, PID 1 of the service's PID namespace,
+                                         kept across restarts while it holds nothing */
+        int holder_pid_ns;            /* that namespace, entered by every spawn; -1 */
+        uid_t holder_uid;             /* the ids it runs as: a change needs a new one */
+        bool is_spawn_waiting;        /* a spawn waits for a killed holder to be gone */
         struct kept_ns kept_ns;       /* namespaces of the last run, joined by the next */
+        int mnt_ns_fd;                /* the running instance's mount namespace, held so that
+                                         its teardown (an RCU grace period) is not on the
+                                         exit path: async_close() drops it afterwards */
         usec_t started_real;          /* realtime of the last spawn */
         int out_fd, err_fd;           /* read ends of the capture pipes */
         struct loop_io out_io, err_io;
