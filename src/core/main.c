@@ -300,18 +300,39 @@ static void on_sup_event(void *ctx, const struct sup_event *ev)
         d->control_on_event(ctx, ev);
 }
 
-/* A system call a sandbox refused: the service's log and the audit log. */
-static void on_violation(void *ctx, const char *service, const struct seccomp_event *ev)
+/* What a sandbox refused: the service's log and the audit log.  Records
+ * of processes that are not ours (another orbitald's, the host's) are
+ * dropped: the kernel reports every process's to every reader. */
+static void on_violation(void *ctx, const char *service, const struct violation *ev)
 {
         struct daemon *d = ctx;
         struct service *svc = service ? sup_find(&d->sup, service) : sup_find_by_pid(&d->sup, ev->pid);
-        const char *action = ev->action == 0x80000000u || ev->action == 0 ? "killed" : "refused";
+        const char *action = ev->is_kill ? "killed" : "refused";
 
-        if (svc)
+        if (!svc) {
+                log_debug("sandbox record of pid %d (%s), not one of our services", ev->pid, ev->comm);
+                return;
+        }
+        if (ev->kind == VIOLATION_SYSCALL) {
                 service_log(svc, "sandbox: %s system call %s by pid %d (%s)", action, ev->syscall, ev->pid, ev->comm);
-        bus_audit(d, "sandbox.violation", svc ? svc->spec->name : "unknown",
-                  json_pack("{s:s, s:i, s:i, s:s, s:s}", "syscall", ev->syscall, "syscall_nr", ev->syscall_nr, "pid",
-                            ev->pid, "comm", ev->comm, "action", action));
+                bus_audit(d, "sandbox.violation", svc->spec->name,
+                          json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "what", "syscall", "syscall", ev->syscall,
+                                    "syscall_nr", ev->syscall_nr, "pid", ev->pid, "comm", ev->comm, "action", action));
+                return;
+        }
+        if (ev->kind == VIOLATION_LIMIT) {
+                service_log(svc, "pids limit: refused %s by pid %d (%s)", ev->syscall, ev->pid, ev->comm);
+                bus_audit(d, "limit", svc->spec->name,
+                          json_pack("{s:s, s:s, s:i, s:s, s:I}", "what", "pids", "syscall", ev->syscall, "pid", ev->pid,
+                                    "comm", ev->comm, "max", (json_int_t)svc->spec->limits.pids));
+                return;
+        }
+        service_log(svc, "sandbox: refused %s of %s by pid %d (%s): %s (%s)", ev->syscall[0] ? ev->syscall : "access",
+                    ev->path[0] ? ev->path : "?", ev->pid, ev->comm, strerror(ev->error), ev->by);
+        bus_audit(d, "sandbox.violation", svc->spec->name,
+                  json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "what", "file", "syscall", ev->syscall,
+                            "path", ev->path, "pid", ev->pid, "comm", ev->comm, "action", action, "error",
+                            strerrorname_np(ev->error) ? strerrorname_np(ev->error) : "?", "by", ev->by));
 }
 
 /* orb-config's commits: restart or reload the services bound to them. */
@@ -435,8 +456,10 @@ static int run(struct daemon *d, const struct options *o)
         }
         sup_init(&d->sup, &d->loop, &set);
         if ((r = violations_init(&d->violations, &d->loop, cg_name, on_violation, d)) < 0)
-                log_warn("unable to read /dev/kmsg (%s): sandbox violations are not logged, only refused",
-                         strerror(-r));
+                log_warn("sandbox: neither the kernel's audit records nor /dev/kmsg can be read (%s): "
+                         "what the sandboxes refuse is refused, not reported", strerror(-r));
+        else if (d->violations.limits[0])
+                log_warn("sandbox: not reported: %s", d->violations.limits);
         if ((r = control_init(&d->ctl, &d->loop, &d->sup, control_path)) < 0 ||
             (r = notify_socket_init(&d->notify, &d->sup, notify_path)) < 0 ||
             (r = broker_setup(d, bus_path)) < 0) {

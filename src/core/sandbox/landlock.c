@@ -46,6 +46,9 @@
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #endif
+#ifndef LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON
+#define LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1) /* ABI 7 */
+#endif
 
 /* The 13 rights of ABI 1. */
 #define ACCESS_FS_ABI1                                                                                         \
@@ -326,7 +329,11 @@ int landlock_plan_apply(const struct landlock_plan *p, int fd_in_child)
         if (p->ruleset_fd < 0)
                 return 0;
         r = rules_add_system(fd_in_child, landlock_handled_fs(p->abi), &failed);
-        if (r >= 0 && syscall(SYS_landlock_restrict_self, fd_in_child, 0) < 0)
+        /* From ABI 7 the kernel can record denials after an exec (the
+         * service's), for audit (violations.c); by default it records
+         * only those of the program that restricted itself. */
+        if (r >= 0 && syscall(SYS_landlock_restrict_self, fd_in_child,
+                              p->abi >= 7 ? LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON : 0) < 0)
                 r = -errno;
         close(fd_in_child);
         return r < 0 ? r : 0;

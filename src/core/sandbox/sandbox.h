@@ -84,6 +84,8 @@ struct seccomp_event {
 };
 /* Return: true if @line is a seccomp record (then *@ev is filled). */
 bool seccomp_event_parse(const char *line, size_t len, struct seccomp_event *ev);
+/* The name of system call @nr of this architecture, or "#N". */
+void seccomp_syscall_name(int nr, char *out, size_t n);
 
 
 /* ---- Landlock (landlock.c) ---- */

@@ -646,6 +646,17 @@ static bool parse_fields(struct span s, struct record *rec)
         return true;
 }
 
+void seccomp_syscall_name(int nr, char *out, size_t n)
+{
+        char *name = nr >= 0 ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr) : NULL;
+
+        if (name)
+                snprintf(out, n, "%s", name);
+        else
+                snprintf(out, n, "#%d", nr);
+        free(name);
+}
+
 /* The record's own arch when it has one: an i386 call has i386 numbers. */
 static void name_syscall(struct record *rec)
 {

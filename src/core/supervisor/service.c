@@ -661,6 +661,7 @@ static void service_on_main_exit(struct child *c, int code, int sig)
         c->pidfd = safe_close(c->pidfd);
         describe_status(what, sizeof(what), code, sig);
         service_log(svc, "main process %d %s", (int)c->pid, what);
+        svc->last_pid = c->pid;
         c->pid = 0;
         attribute_limit(svc, code, sig);
         /* What the service left behind was re-parented to its holder:

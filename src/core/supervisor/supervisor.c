@@ -130,6 +130,9 @@ struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
         for (unsigned i = 0; i < sup->n_services; i++)
                 if (sup->services[i]->main.pid == pid || (pid > 0 && sup->services[i]->holder.pid == pid))
                         return sup->services[i];
+        for (unsigned i = 0; i < sup->n_services && pid > 0; i++)
+                if (sup->services[i]->last_pid == pid)
+                        return sup->services[i];
         return NULL;
 }
 

@@ -56,6 +56,7 @@ struct service {
         struct fsm fsm;
         struct loop_timer fsm_timer;
         struct child main;
+        pid_t last_pid;               /* the main process before, for records that come late */
         struct child holder;          /* orb-init, PID 1 of the service's PID namespace,
                                          kept across restarts while it holds nothing */
         int holder_pid_ns;            /* that namespace, entered by every spawn; -1 */
