@@ -303,36 +303,60 @@ static void on_sup_event(void *ctx, const struct sup_event *ev)
 /* What a sandbox refused: the service's log and the audit log.  Records
  * of processes that are not ours (another orbitald's, the host's) are
  * dropped: the kernel reports every process's to every reader. */
+#define VIOLATIONS_BURST 20
+#define VIOLATIONS_EVERY (5 * USEC_PER_SEC)
+
+static json_t *with_suppressed(json_t *fields, uint64_t suppressed)
+{
+        if (suppressed && fields)
+                json_object_set_new(fields, "suppressed", json_integer((json_int_t)suppressed));
+        return fields;
+}
+
 static void on_violation(void *ctx, const char *service, const struct violation *ev)
 {
         struct daemon *d = ctx;
         struct service *svc = service ? sup_find(&d->sup, service) : sup_find_by_pid(&d->sup, ev->pid);
         const char *action = ev->is_kill ? "killed" : "refused";
+        uint64_t n;
 
         if (!svc) {
                 log_debug("sandbox record of pid %d (%s), not one of our services", ev->pid, ev->comm);
                 return;
         }
+        /* A service that keeps trying must not fill the logs: a burst, then
+         * one per period, the rest counted in the next ("suppressed"). */
+        if (!burst_admit(&svc->violations, loop_now(&d->loop), VIOLATIONS_BURST, VIOLATIONS_EVERY, &n))
+                return;
+        if (n)
+                service_log(svc, "sandbox: %llu more refusals were not reported", (unsigned long long)n);
         if (ev->kind == VIOLATION_SYSCALL) {
                 service_log(svc, "sandbox: %s system call %s by pid %d (%s)", action, ev->syscall, ev->pid, ev->comm);
                 bus_audit(d, "sandbox.violation", svc->spec->name,
-                          json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "what", "syscall", "syscall", ev->syscall,
-                                    "syscall_nr", ev->syscall_nr, "pid", ev->pid, "comm", ev->comm, "action", action));
+                          with_suppressed(json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "what", "syscall", "syscall",
+                                                    ev->syscall, "syscall_nr", ev->syscall_nr, "pid", ev->pid, "comm",
+                                                    ev->comm, "action", action),
+                                          n));
                 return;
         }
         if (ev->kind == VIOLATION_LIMIT) {
                 service_log(svc, "pids limit: refused %s by pid %d (%s)", ev->syscall, ev->pid, ev->comm);
                 bus_audit(d, "limit", svc->spec->name,
-                          json_pack("{s:s, s:s, s:i, s:s, s:I}", "what", "pids", "syscall", ev->syscall, "pid", ev->pid,
-                                    "comm", ev->comm, "max", (json_int_t)svc->spec->limits.pids));
+                          with_suppressed(json_pack("{s:s, s:s, s:i, s:s, s:I}", "what", "pids", "syscall",
+                                                    ev->syscall, "pid", ev->pid, "comm", ev->comm, "max",
+                                                    (json_int_t)svc->spec->limits.pids),
+                                          n));
                 return;
         }
         service_log(svc, "sandbox: refused %s of %s by pid %d (%s): %s (%s)", ev->syscall[0] ? ev->syscall : "access",
                     ev->path[0] ? ev->path : "?", ev->pid, ev->comm, strerror(ev->error), ev->by);
         bus_audit(d, "sandbox.violation", svc->spec->name,
-                  json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "what", "file", "syscall", ev->syscall,
-                            "path", ev->path, "pid", ev->pid, "comm", ev->comm, "action", action, "error",
-                            strerrorname_np(ev->error) ? strerrorname_np(ev->error) : "?", "by", ev->by));
+                  with_suppressed(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "what", "file", "syscall",
+                                            ev->syscall, "path", ev->path, "pid", ev->pid, "comm", ev->comm, "action",
+                                            action, "error",
+                                            strerrorname_np(ev->error) ? strerrorname_np(ev->error) : "?", "by",
+                                            ev->by),
+                                  n));
 }
 
 /* orb-config's commits: restart or reload the services bound to them. */

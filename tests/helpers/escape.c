@@ -6,7 +6,7 @@
  * Then it sleeps, so the test can look at it.
  *
  *   open PATH | write PATH | inet | bind-low | ptrace PID | mount | exec PATH ARGS...
- *   fork N | linger | leave | ids | procs | alloc MIB
+ *   fork N | linger | leave | ids | procs | alloc MIB | mounts N
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -61,6 +61,13 @@ int main(int argc, char **argv)
                 report(m, ptrace(PTRACE_ATTACH, (pid_t)atoi(argv[2]), NULL, NULL) == 0);
         } else if (!strcmp(m, "mount")) {
                 report(m, mount("none", "/mnt", "tmpfs", 0, NULL) == 0);
+        } else if (!strcmp(m, "mounts") && argc == 3) {
+                /* The same escape, over and over: the reports must not flood. */
+                int refused = 0;
+                for (int i = atoi(argv[2]); i > 0; i--)
+                        refused += mount("none", "/mnt", "tmpfs", 0, NULL) < 0;
+                printf("escape mounts: refused=%d\n", refused);
+                fflush(stdout);
         } else if (!strcmp(m, "ids")) {
                 printf("escape ids: uid=%d euid=%d gid=%d\n", (int)getuid(), (int)geteuid(), (int)getgid());
                 fflush(stdout);

@@ -20,6 +20,7 @@
 #include "broker/capspec.h"
 #include "orbital/contract.h"
 #include "orbital/message.h"
+#include "util/burst.h"
 #include "util/cleanup.h"
 #include "util/log.h"
 #include "util/unixsock.h"
@@ -84,9 +85,7 @@ struct peer {
         double tokens;
         usec_t tokens_at;
         uint64_t n_rate_refused;
-        unsigned n_denials;        /* audited denials, up to DENIALS_BURST */
-        uint64_t n_suppressed;     /* denials not audited since the last one */
-        usec_t denial_at;
+        struct burst denials;      /* audited denials (util/burst.h) */
         char *subs[BROKER_SUBS_MAX];
         unsigned n_subs;
         struct reg *regs;
@@ -117,19 +116,14 @@ static void audit(struct broker *b, const char *kind, const struct peer *actor, 
 
 static void audit_denied(struct broker *b, const char *kind, struct peer *p, json_t *fields)
 {
-        usec_t now = loop_now(b->loop);
+        uint64_t suppressed;
 
-        if (p->n_denials >= DENIALS_BURST && now - p->denial_at < DENIALS_EVERY) {
-                p->n_suppressed++;
+        if (!burst_admit(&p->denials, loop_now(b->loop), DENIALS_BURST, DENIALS_EVERY, &suppressed)) {
                 json_decref(fields);
                 return;
         }
-        if (p->n_denials < DENIALS_BURST)
-                p->n_denials++;
-        p->denial_at = now;
-        if (p->n_suppressed && fields)
-                json_object_set_new(fields, "suppressed", json_integer((json_int_t)p->n_suppressed));
-        p->n_suppressed = 0;
+        if (suppressed && fields)
+                json_object_set_new(fields, "suppressed", json_integer((json_int_t)suppressed));
         audit(b, kind, p, fields);
 }
 

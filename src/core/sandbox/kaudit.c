@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "sandbox/violations.h"
+#include "util/hex.h"
 
 #define AUDIT_TYPE_SYSCALL 1300
 #define AUDIT_TYPE_PATH 1302
@@ -62,21 +63,10 @@ struct kaudit_pending {
         int path_rank;           /* 0 none, 1 a PARENT item, 2 the object itself */
 };
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static bool is_hex(const char *v, size_t len)
 {
         for (size_t i = 0; i < len; i++)
-                if (hex_value(v[i]) < 0)
+                if (hex_digit(v[i]) < 0)
                         return false;
         return len % 2 == 0;
 }
@@ -96,7 +86,7 @@ static void copy_value(char *out, size_t n, const char *v, size_t len)
                         out[o++] = printable((unsigned char)v[i]);
         } else if (len && is_hex(v, len)) {
                 for (size_t i = 0; i + 1 < len && o + 1 < n; i += 2)
-                        out[o++] = printable(hex_value(v[i]) << 4 | hex_value(v[i + 1]));
+                        out[o++] = printable(hex_digit(v[i]) << 4 | hex_digit(v[i + 1]));
         } else if (!(len == 6 && !memcmp(v, "(null)", 6))) {
                 for (size_t i = 0; i < len && o + 1 < n; i++)
                         out[o++] = printable((unsigned char)v[i]);
@@ -193,6 +183,8 @@ static bool split_header(const char *p, size_t len, uint64_t *serial, const char
         return true;
 }
 
+static void finish(struct kaudit_assembler *a, struct kaudit_pending *p);
+
 static struct kaudit_pending *pending_get(struct kaudit_assembler *a, uint64_t serial, usec_t now)
 {
         struct kaudit_pending *free_slot = NULL, *oldest = NULL;
@@ -207,8 +199,10 @@ static struct kaudit_pending *pending_get(struct kaudit_assembler *a, uint64_t s
                 if (p->is_used && (!oldest || p->since < oldest->since))
                         oldest = p;
         }
-        if (!free_slot) /* a flood: the oldest event is lost, not the newest */
+        if (!free_slot) { /* a flood: the oldest event goes out as it is */
+                finish(a, oldest);
                 free_slot = oldest;
+        }
         *free_slot = (struct kaudit_pending){.is_used = true, .serial = serial, .since = now, .pid = -1,
                                              .syscall_nr = -1};
         return free_slot;

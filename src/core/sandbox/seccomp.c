@@ -44,6 +44,7 @@
 
 #include "sandbox/sandbox.h"
 #include "util/cleanup.h"
+#include "util/hex.h"
 
 /*
  * Names this libseccomp does not know, or that are no system call on this
@@ -504,17 +505,6 @@ static bool skip_prefix(struct span *s)
                         span_skip(s, 1);
         }
         return true;
-}
-
-static int hex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 /* Whole span, base 10 or 16, at most @max; no sign, no spaces. */

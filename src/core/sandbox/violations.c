@@ -200,7 +200,8 @@ static int audit_request(int type, const void *data, size_t len, int reply_type,
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         req.h = (struct nlmsghdr){.nlmsg_len = (uint32_t)NLMSG_LENGTH(len), .nlmsg_type = (uint16_t)type,
                                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = 1};
-        memcpy(req.data, data, len);
+        if (len)
+                memcpy(req.data, data, len);
         if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
                 return -errno;
         for (;;) {

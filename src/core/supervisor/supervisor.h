@@ -14,6 +14,7 @@
 #include "supervisor/fsm.h"
 #include "supervisor/logstore.h"
 #include "supervisor/manifest_set.h"
+#include "util/burst.h"
 #include "util/loop.h"
 
 struct supervisor;
@@ -57,6 +58,7 @@ struct service {
         struct loop_timer fsm_timer;
         struct child main;
         pid_t last_pid;               /* the main process before, for records that come late */
+        struct burst violations;      /* sandbox refusals reported (main.c) */
         struct child holder;          /* orb-init, PID 1 of the service's PID namespace,
                                          kept across restarts while it holds nothing */
         int holder_pid_ns;            /* that namespace, entered by every spawn; -1 */
