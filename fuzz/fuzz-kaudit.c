@@ -35,7 +35,8 @@ static void check(void *ctx, const struct violation *v)
 {
         (void)ctx;
         assert(v->pid > 0);
-        assert(v->kind == VIOLATION_SYSCALL || v->kind == VIOLATION_FILE || v->kind == VIOLATION_LIMIT);
+        assert(v->kind == VIOLATION_SYSCALL || v->kind == VIOLATION_FILE || v->kind == VIOLATION_LIMIT ||
+               v->kind == VIOLATION_SETID);
         printable(v->syscall, sizeof(v->syscall));
         printable(v->comm, sizeof(v->comm));
         printable(v->by, sizeof(v->by));

@@ -184,6 +184,12 @@ else
                  '["write-etc","EROFS","read-only mount"]' '["read-shadow","EACCES","permissions"]'; do
                 [[ "$files" == *"$v"* ]] || fail "no audit record $v in $files"
         done
+        # A setuid program runs, without its privilege: recorded as such
+        # (its process is gone by then: attributed by its dynamic uid).
+        wait_log suid "sandbox: pid [0-9]+ \\(id-suid\\) ran the setuid/setgid program $T/bin/id-suid without its privilege" 5
+        ctl --json audit -n 1000 | jq -se --arg p "$T/bin/id-suid" \
+                'map(select(.kind == "sandbox.violation" and .actor == "suid" and .what == "setid" and .path == $p)) | length > 0' \
+                >/dev/null || fail "no audit record of the setuid program suid ran"
         # Only the services' own calls are audited: a successful open is not.
         [[ "$files" != *'"open-ro"'* ]] || fail "a permitted open was audited: $files"
 fi

@@ -320,6 +320,9 @@ static void on_violation(void *ctx, const char *service, const struct violation 
         const char *action = ev->is_kill ? "killed" : "refused";
         uint64_t n;
 
+        /* A process gone before its record was read: its dynamic uid. */
+        if (!svc && ev->uid >= 0)
+                svc = sup_find_by_uid(&d->sup, (uid_t)ev->uid);
         if (!svc) {
                 log_debug("sandbox record of pid %d (%s), not one of our services", ev->pid, ev->comm);
                 return;
@@ -336,6 +339,16 @@ static void on_violation(void *ctx, const char *service, const struct violation 
                           with_suppressed(json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "what", "syscall", "syscall",
                                                     ev->syscall, "syscall_nr", ev->syscall_nr, "pid", ev->pid, "comm",
                                                     ev->comm, "action", action),
+                                          n));
+                return;
+        }
+        if (ev->kind == VIOLATION_SETID) {
+                service_log(svc, "sandbox: pid %d (%s) ran the setuid/setgid program %s without its privilege (%s)",
+                            ev->pid, ev->comm, ev->path, ev->by);
+                bus_audit(d, "sandbox.violation", svc->spec->name,
+                          with_suppressed(json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "what", "setid", "path", ev->path,
+                                                    "pid", ev->pid, "comm", ev->comm, "action", "ignored", "by",
+                                                    ev->by),
                                           n));
                 return;
         }

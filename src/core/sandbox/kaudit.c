@@ -57,6 +57,8 @@ struct kaudit_pending {
         uint64_t domain;
         bool is_ours;            /* the SYSCALL record carries our rules' key */
         int pid, syscall_nr, exit_code;
+        long long uid;
+        char setid[256];         /* an executed file with a setuid or setgid bit */
         char comm[32];
         char blockers[32];
         char path[256];
@@ -151,7 +153,7 @@ static bool get_int(const char *s, size_t n, const char *key, int base, long lon
         memcpy(buf, v, (size_t)len);
         buf[len] = '\0';
         errno = 0;
-        *out = base == 16 ? (long long)strtoull(buf, &end, 16) : strtoll(buf, &end, 10);
+        *out = base == 16 ? (long long)strtoull(buf, &end, 16) : strtoll(buf, &end, base);
         return !errno && *end == '\0';
 }
 
@@ -204,7 +206,7 @@ static struct kaudit_pending *pending_get(struct kaudit_assembler *a, uint64_t s
                 free_slot = oldest;
         }
         *free_slot = (struct kaudit_pending){.is_used = true, .serial = serial, .since = now, .pid = -1,
-                                             .syscall_nr = -1};
+                                             .syscall_nr = -1, .uid = -1};
         return free_slot;
 }
 
@@ -240,7 +242,7 @@ static const char *refused_by(int error)
 /* An event complete (or given up waiting for): a violation, or nothing. */
 static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
 {
-        struct violation v = {.pid = p->pid, .syscall_nr = p->syscall_nr};
+        struct violation v = {.pid = p->pid, .syscall_nr = p->syscall_nr, .uid = p->uid};
 
         p->is_used = false;
         if (p->has & HAS_SECCOMP) {
@@ -261,6 +263,10 @@ static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
         } else if ((p->has & HAS_SYSCALL) && p->is_ours && (p->exit_code == -EROFS || p->exit_code == -EACCES)) {
                 v.error = -p->exit_code;
                 snprintf(v.by, sizeof(v.by), "%s", refused_by(v.error));
+        } else if ((p->has & HAS_SYSCALL) && p->is_ours && p->exit_code == 0 && p->setid[0]) {
+                v.kind = VIOLATION_SETID; /* the exec rule: it ran, without the bit's privilege */
+                snprintf(v.by, sizeof(v.by), "no_new_privs, nosuid");
+                snprintf(p->path, sizeof(p->path), "%s", p->setid);
         } else if ((p->has & HAS_SYSCALL) && p->is_ours && p->exit_code == -EAGAIN) {
                 v.kind = VIOLATION_LIMIT; /* the rule asks only about forks */
                 v.error = EAGAIN;
@@ -270,7 +276,7 @@ static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
         }
         if (v.pid <= 0)
                 return; /* nobody to attribute it to */
-        if (v.kind != VIOLATION_LIMIT)
+        if (v.kind != VIOLATION_LIMIT && v.kind != VIOLATION_SETID)
                 v.kind = VIOLATION_FILE;
         if (p->syscall_nr >= 0)
                 seccomp_syscall_name(p->syscall_nr, v.syscall, sizeof(v.syscall));
@@ -291,6 +297,8 @@ static void merge_syscall(struct kaudit_pending *p, const char *s, size_t n)
                 p->syscall_nr = (int)x;
         if (get_int(s, n, "exit", 10, &x) && x >= -4095 && x < 0)
                 p->exit_code = (int)x;
+        if (get_int(s, n, "uid", 10, &x) && x >= 0 && x <= UINT32_MAX)
+                p->uid = x;
         get_str(s, n, "comm", p->comm, sizeof(p->comm));
         p->is_ours = get_str(s, n, "key", key, sizeof(key)) && !strcmp(key, ORB_AUDIT_KEY);
 }
@@ -298,8 +306,12 @@ static void merge_syscall(struct kaudit_pending *p, const char *s, size_t n)
 static void merge_path(struct kaudit_pending *p, const char *s, size_t n)
 {
         char type[16] = "";
+        long long mode;
         int rank;
 
+        /* A regular file with S_ISUID or S_ISGID: what an exec ran. */
+        if (!p->setid[0] && get_int(s, n, "mode", 8, &mode) && (mode & 0170000) == 0100000 && (mode & 06000))
+                get_str(s, n, "name", p->setid, sizeof(p->setid));
         get_str(s, n, "nametype", type, sizeof(type));
         rank = strcmp(type, "PARENT") ? 2 : 1;
         if (rank > p->path_rank && get_str(s, n, "name", p->path, sizeof(p->path)))

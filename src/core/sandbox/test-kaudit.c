@@ -114,6 +114,19 @@ static void seccomp_and_forks(struct kaudit_assembler *a)
              0);
         feed(a, 1320, "audit(1.2:52): ", 0);
         assert(n_got == 3 && got[2].kind == VIOLATION_LIMIT && got[2].error == EAGAIN && !strcmp(got[2].syscall, "clone"));
+        /* An exec that ran a setuid program (our exec rule): named by the PATH record with the bit. */
+        feed(a, 1300, "audit(1.2:53): arch=c000003e syscall=59 success=yes exit=0 items=2 pid=80 uid=65078 "
+                      "comm=\"id-suid\" key=\"orbital\"", 0);
+        feed(a, 1302, "audit(1.2:53): item=0 name=\"/t/bin/id-suid\" inode=1 mode=0104755 ouid=0 nametype=NORMAL", 0);
+        feed(a, 1302, "audit(1.2:53): item=1 name=\"/lib64/ld-linux-x86-64.so.2\" mode=0100755 nametype=NORMAL", 0);
+        feed(a, 1320, "audit(1.2:53): ", 0);
+        assert(n_got == 4 && got[3].kind == VIOLATION_SETID && got[3].uid == 65078 && !strcmp(got[3].path, "/t/bin/id-suid"));
+        /* An ordinary exec: nothing. A setgid directory is no program. */
+        feed(a, 1300, "audit(1.2:54): syscall=59 success=yes exit=0 pid=81 key=\"orbital\"", 0);
+        feed(a, 1302, "audit(1.2:54): item=0 name=\"/usr/bin/true\" mode=0100755 nametype=NORMAL", 0);
+        feed(a, 1302, "audit(1.2:54): item=1 name=\"/srv\" mode=042755 nametype=NORMAL", 0);
+        feed(a, 1320, "audit(1.2:54): ", 0);
+        assert(n_got == 4);
 }
 
 static void flood(struct kaudit_assembler *a)

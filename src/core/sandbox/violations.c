@@ -5,18 +5,20 @@
  * system call (the filter carries SECCOMP_FILTER_FLAG_LOG), Landlock for a
  * path outside the rules (landlock.c asks for records after exec), and,
  * for a failed file operation (a read-only mount, file permissions), the
- * SYSCALL record of an audit rule (so is a fork the pids limit refused).
+ * SYSCALL record of an audit rule (so is a fork the pids limit refused, and
+ * a setuid program that ran without its privilege).
  * orbitald reads them in one of two ways:
  *
  *  - The audit netlink socket, joined as a read-only multicast listener
  *    (AUDIT_NLGRP_READLOG: it takes nothing from an audit daemon).  When
  *    it is root and no audit daemon is registered, orbitald turns kernel
  *    audit on (Landlock reports nothing while it is off) and installs
- *    four rules, keyed "orbital":
+ *    five rules, keyed "orbital":
  *        never,task   auid!=ORB_AUDIT_LOGINUID
  *        always,exit  arch=b64 <file calls> exit=-EROFS auid=ORB_AUDIT_LOGINUID
  *        always,exit  arch=b64 <file calls> exit=-EACCES auid=ORB_AUDIT_LOGINUID
  *        always,exit  arch=b64 clone,clone3,fork,vfork exit=-EAGAIN auid=ORB_AUDIT_LOGINUID
+ *        always,exit  arch=b64 execve,execveat success=1 auid=ORB_AUDIT_LOGINUID
  *    and takes ORB_AUDIT_LOGINUID as its own loginuid, which every process
  *    it starts inherits and cannot change.  So the services (and only
  *    they: the never rule keeps every other task free of audit's per-call
@@ -100,7 +102,7 @@ static void on_kmsg(struct loop_io *io, uint32_t revents)
         (void)revents;
         for (unsigned i = 0; i < 64; i++) {
                 ssize_t n = read(v->fd, rec, sizeof(rec));
-                struct violation out = {.kind = VIOLATION_SYSCALL};
+                struct violation out = {.kind = VIOLATION_SYSCALL, .uid = -1};
 
                 if (n < 0 && errno == EPIPE)
                         continue; /* records were overwritten before we read them */
@@ -273,6 +275,10 @@ static const int file_calls[] = {
 /* A fork the pids limit refuses fails with EAGAIN. */
 static const int fork_calls[] = {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, -1};
 
+/* Every exec that succeeds: its PATH records tell a setuid program run
+ * without its privilege (kaudit.c). */
+static const int exec_calls[] = {SYS_execve, SYS_execveat, -1};
+
 static int install_rules(void)
 {
         const struct rule_field ours = {AUDIT_LOGINUID, AUDIT_EQUAL, ORB_AUDIT_LOGINUID};
@@ -299,7 +305,14 @@ static int install_rules(void)
                 {AUDIT_EXIT, AUDIT_EQUAL, (uint32_t)-EAGAIN},
                 ours,
         };
-        return add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, fork_calls, fork_refused, 3);
+        const struct rule_field exec_done[] = {
+                {AUDIT_ARCH, AUDIT_EQUAL, AUDIT_ARCH_X86_64},
+                {AUDIT_SUCCESS, AUDIT_EQUAL, 1},
+                ours,
+        };
+        if ((r = add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, fork_calls, fork_refused, 3)) < 0)
+                return r;
+        return add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, exec_calls, exec_done, 3);
 }
 
 /* Our loginuid, inherited by every process we start. */

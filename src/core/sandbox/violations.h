@@ -15,18 +15,20 @@ enum violation_kind {
         VIOLATION_FILE,          /* a file operation refused: Landlock, a read-only
                                     mount, or file permissions */
         VIOLATION_LIMIT,         /* a fork refused (EAGAIN): the pids limit */
+        VIOLATION_SETID,         /* a setuid/setgid program ran without its privilege */
 };
 
 struct violation {
         enum violation_kind kind;
         int pid;                 /* as the host numbers it */
+        long long uid;           /* the process's uid, -1 if the record had none */
         int syscall_nr;          /* -1 if unknown */
         char syscall[32];        /* name, "#N", or "" */
         char comm[32];
         bool is_kill;            /* SYSCALL: the process was killed, not refused */
         int error;               /* FILE, LIMIT: the errno the call failed with */
         char by[48];             /* FILE: "landlock fs.write_file", "read-only mount", "permissions" */
-        char path[256];          /* FILE: as the record names it, "" if none */
+        char path[256];          /* FILE, SETID: as the record names it, "" if none */
 };
 
 /* ---- assembling audit records into violations (kaudit.c) ---- */

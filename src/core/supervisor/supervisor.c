@@ -136,6 +136,22 @@ struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
         return NULL;
 }
 
+struct service *sup_find_by_uid(const struct supervisor *sup, uid_t uid)
+{
+        struct service *found = NULL;
+
+        for (unsigned i = 0; i < sup->n_services; i++) {
+                struct service *s = sup->services[i];
+
+                if (!s->has_sandbox || !s->sandbox.has_dynamic_ids || s->sandbox.uid != uid)
+                        continue;
+                if (found)
+                        return NULL; /* two services share it (an unlikely hash clash): say nothing */
+                found = s;
+        }
+        return found;
+}
+
 /* ---- dependency links ---- */
 
 /* A throw-away name index, so linking is O(services + edges). */

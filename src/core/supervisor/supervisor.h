@@ -240,6 +240,8 @@ const char *service_name(const struct service *svc);
 void service_notify_message(struct service *svc, const char *msg, size_t len);
 /* The service whose main process is @pid (orb-init's, or the one it runs). */
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid);
+/* The one sandboxed service with the dynamic uid @uid, or NULL. */
+struct service *sup_find_by_uid(const struct supervisor *sup, uid_t uid);
 const char *event_kind_name(enum sup_event_kind k);
 
 /* The kernel hit a memory limit somewhere: reclaim the service(s). */
