@@ -147,6 +147,19 @@ after=$(for n in net pid; do ns_of leaver $n; done)
 for _ in $(seq 1 100); do [ "$(pgrep -cf -- "$ESCAPE leave" || true)" -le 2 ] && break; sleep 0.01; done
 expect_eq "leaver's processes: the new run and its daemon only" "$(pgrep -cf -- "$ESCAPE leave" || true)" 2
 
+# A reload that turns the sandbox off lets the PID namespace go: one
+# orb-init fewer among orbitald's children.
+holders() { pgrep -c -P "$ORB_PID" -x orb-init || true; }
+n_before=$(holders)
+manifest procs <<EOF
+command: [$ESCAPE, procs]
+restart: never
+sandbox: off
+EOF
+ctl reload >/dev/null
+for _ in $(seq 1 200); do [ "$(holders)" -lt "$n_before" ] && break; sleep 0.05; done
+expect_eq "orb-init processes after procs lost its sandbox" "$(holders)" "$((n_before - 1))"
+
 # Refused system calls are in the service's log and in the audit log.
 wait_log mount "sandbox: refused system call mount by pid [0-9]+" 5
 wait_log inet "sandbox: refused system call socket" 5

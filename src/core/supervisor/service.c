@@ -545,6 +545,8 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         req.bus_fd = fds.bus;
         req.cg = has_cg ? &svc->cg : NULL;
         req.use_rlimit_memory = !has_cg || !svc->cg.dir[CG_MEMORY];
+        if (!(req.unshare_flags & CLONE_NEWPID))
+                holder_release(svc); /* a reload took the PID namespace away */
         r = req.unshare_flags & CLONE_NEWPID ? holder_ensure(svc, &req, why, n) : 0;
         if (r == 0) {
                 r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd);
