@@ -147,6 +147,22 @@ after=$(for n in net pid; do ns_of leaver $n; done)
 for _ in $(seq 1 100); do [ "$(pgrep -cf -- "$ESCAPE leave" || true)" -le 2 ] && break; sleep 0.01; done
 expect_eq "leaver's processes: the new run and its daemon only" "$(pgrep -cf -- "$ESCAPE leave" || true)" 2
 
+# Someone kills the holder: the kernel kills the service with its
+# namespace, and the restart gets a new holder and namespace.
+holder_of() { local ns p; ns=$(ns_of "$1" pid); for p in $(pgrep -P "$ORB_PID" -x orb-init); do
+        [ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" = "$ns" ] && echo "$p"; done; }
+h=$(holder_of leaver)
+[ -n "$h" ] || fail "no orb-init holds leaver's PID namespace"
+before=$(ns_of leaver pid)
+kill -KILL "$h"
+for _ in $(seq 1 300); do
+        [ "$(field leaver .state)" = running ] && [ "$(ns_of leaver pid 2>/dev/null)" != "$before" ] &&
+                [ -n "$(holder_of leaver)" ] && break
+        sleep 0.01
+done
+[ "$(ns_of leaver pid)" != "$before" ] || fail "leaver did not get a new PID namespace after its holder was killed"
+[ -n "$(holder_of leaver)" ] || fail "no new orb-init for leaver"
+
 # A reload that turns the sandbox off lets the PID namespace go: one
 # orb-init fewer among orbitald's children.
 holders() { pgrep -c -P "$ORB_PID" -x orb-init || true; }

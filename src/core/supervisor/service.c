@@ -550,6 +550,13 @@ static int service_spawn(struct service *svc, char *why, size_t n)
         r = req.unshare_flags & CLONE_NEWPID ? holder_ensure(svc, &req, why, n) : 0;
         if (r == 0) {
                 r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd);
+                /* ENOMEM from a clone into a namespace whose init has died
+                 * (killed by someone, not yet reaped): a new holder, once. */
+                if (r == -ENOMEM && svc->holder.pid) {
+                        holder_release(svc);
+                        if (holder_ensure(svc, &req, why, n) == 0)
+                                r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd);
+                }
                 if (r < 0)
                         snprintf(why, n, "unable to fork: %s", strerror(-r));
         }
