@@ -316,13 +316,19 @@ static json_t *with_suppressed(json_t *fields, uint64_t suppressed)
 static void on_violation(void *ctx, const char *service, const struct violation *ev)
 {
         struct daemon *d = ctx;
-        struct service *svc = service ? sup_find(&d->sup, service) : sup_find_by_pid(&d->sup, ev->pid);
+        struct service *svc = service ? sup_find(&d->sup, service) : sup_find_by_record_pid(&d->sup, ev->pid);
         const char *action = ev->is_kill ? "killed" : "refused";
         uint64_t n;
 
-        /* A process gone before its record was read: its dynamic uid. */
-        if (!svc && ev->uid >= 0)
+        /* A process gone before its record was read: its dynamic uid, when
+         * the record's audit session says it is one of ours (dynamic uids
+         * are the same in every orbitald). */
+        if (!svc && ev->uid >= 0 && ev->ses >= 0 && ev->ses == d->violations.ses)
                 svc = sup_find_by_uid(&d->sup, (uid_t)ev->uid);
+        /* Every process we start has our loginuid, sandboxed or not: what a
+         * service without a sandbox is refused is its own business. */
+        if (svc && !svc->has_sandbox && (ev->kind == VIOLATION_FILE || ev->kind == VIOLATION_SETID))
+                svc = NULL;
         if (!svc) {
                 log_debug("sandbox record of pid %d (%s), not one of our services", ev->pid, ev->comm);
                 return;

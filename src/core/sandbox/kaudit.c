@@ -57,7 +57,7 @@ struct kaudit_pending {
         uint64_t domain;
         bool is_ours;            /* the SYSCALL record carries our rules' key */
         int pid, syscall_nr, exit_code;
-        long long uid;
+        long long uid, ses;
         char setid[256];         /* an executed file with a setuid or setgid bit */
         char comm[32];
         char blockers[32];
@@ -206,7 +206,7 @@ static struct kaudit_pending *pending_get(struct kaudit_assembler *a, uint64_t s
                 free_slot = oldest;
         }
         *free_slot = (struct kaudit_pending){.is_used = true, .serial = serial, .since = now, .pid = -1,
-                                             .syscall_nr = -1, .uid = -1};
+                                             .syscall_nr = -1, .uid = -1, .ses = -1};
         return free_slot;
 }
 
@@ -242,7 +242,7 @@ static const char *refused_by(int error)
 /* An event complete (or given up waiting for): a violation, or nothing. */
 static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
 {
-        struct violation v = {.pid = p->pid, .syscall_nr = p->syscall_nr, .uid = p->uid};
+        struct violation v = {.pid = p->pid, .syscall_nr = p->syscall_nr, .uid = p->uid, .ses = p->ses};
 
         p->is_used = false;
         if (p->has & HAS_SECCOMP) {
@@ -285,6 +285,18 @@ static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
         a->emit(a->ctx, &v);
 }
 
+/* uid= and ses= of a SYSCALL or SECCOMP record: whose it was, after the
+ * process is gone, and which orbitald's. */
+static void merge_ids(struct kaudit_pending *p, const char *s, size_t n)
+{
+        long long x;
+
+        if (get_int(s, n, "uid", 10, &x) && x >= 0 && x <= UINT32_MAX)
+                p->uid = x;
+        if (get_int(s, n, "ses", 10, &x) && x >= 0 && x <= UINT32_MAX)
+                p->ses = x;
+}
+
 static void merge_syscall(struct kaudit_pending *p, const char *s, size_t n)
 {
         long long x;
@@ -297,8 +309,7 @@ static void merge_syscall(struct kaudit_pending *p, const char *s, size_t n)
                 p->syscall_nr = (int)x;
         if (get_int(s, n, "exit", 10, &x) && x >= -4095 && x < 0)
                 p->exit_code = (int)x;
-        if (get_int(s, n, "uid", 10, &x) && x >= 0 && x <= UINT32_MAX)
-                p->uid = x;
+        merge_ids(p, s, n);
         get_str(s, n, "comm", p->comm, sizeof(p->comm));
         p->is_ours = get_str(s, n, "key", key, sizeof(key)) && !strcmp(key, ORB_AUDIT_KEY);
 }
@@ -373,10 +384,13 @@ void kaudit_feed(struct kaudit_assembler *a, int type, const char *payload, size
                 merge_path(p, s, n);
                 break;
         case AUDIT_TYPE_SECCOMP: {
-                /* seccomp.c reads the kernel log's form of the same record. */
-                char line[1024];
-                int k = snprintf(line, sizeof(line), "audit: type=1326 %.*s", (int)(len < 1000 ? len : 1000),
+                /* seccomp.c reads the kernel log's form of the same record
+                 * (a record is at most 8970 bytes: MAX_AUDIT_MESSAGE_LENGTH). */
+                char line[9216];
+                int k = snprintf(line, sizeof(line), "audit: type=1326 %.*s", (int)(len < 9000 ? len : 9000),
                                  payload);
+
+                merge_ids(p, s, n);
 
                 if (k > 0 && seccomp_event_parse(line, (size_t)k < sizeof(line) ? (size_t)k : sizeof(line) - 1,
                                                  &p->seccomp))

@@ -232,8 +232,10 @@ static int deny_network(scmp_filter_ctx ctx, uint32_t action)
  */
 static int deny_namespace_clones(scmp_filter_ctx ctx, const struct sandbox_spec *spec, uint32_t action)
 {
+        /* CLONE_PARENT too: its child would be orbitald's, outside the
+         * tree orb-init keeps (the leftovers check would miss it). */
         static const uint64_t flags[] = {CLONE_NEWNS,  CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-                                         CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
+                                         CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET, CLONE_PARENT};
         int r;
 
         if (name_listed(spec->syscalls_allow, "unshare"))

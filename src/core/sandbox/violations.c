@@ -88,6 +88,10 @@ static void emit(void *ctx, const struct violation *ev)
         struct violations *v = ctx;
         char service[128];
 
+        /* Every orbitald on the host gets every record: another one's
+         * services are in another audit session (each takes its own). */
+        if (v->ses >= 0 && ev->ses >= 0 && ev->ses != v->ses)
+                return;
         v->report(v->ctx, service_of_pid(v, ev->pid, service, sizeof(service)) ? service : NULL, ev);
 }
 
@@ -102,7 +106,7 @@ static void on_kmsg(struct loop_io *io, uint32_t revents)
         (void)revents;
         for (unsigned i = 0; i < 64; i++) {
                 ssize_t n = read(v->fd, rec, sizeof(rec));
-                struct violation out = {.kind = VIOLATION_SYSCALL, .uid = -1};
+                struct violation out = {.kind = VIOLATION_SYSCALL, .uid = -1, .ses = -1};
 
                 if (n < 0 && errno == EPIPE)
                         continue; /* records were overwritten before we read them */
@@ -330,6 +334,19 @@ static int take_loginuid(void)
         return r;
 }
 
+/* Our audit session: taking a loginuid starts a new one, which every
+ * service inherits.  -1 if unknown. */
+static long long own_session(void)
+{
+        char buf[32] = "";
+        int fd = open("/proc/self/sessionid", O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+        if (fd >= 0)
+                close(fd);
+        return n > 0 ? strtoll(buf, NULL, 10) : -1;
+}
+
 /* Turn audit on and install the rules, unless an audit daemon owns them. */
 static void audit_configure(struct violations *v)
 {
@@ -344,10 +361,20 @@ static void audit_configure(struct violations *v)
         if (st.pid) {
                 log_info("sandbox: kernel audit belongs to pid %u; orbitald reads its records and installs no rules",
                          st.pid);
-                if (!st.enabled)
-                        snprintf(v->limits, sizeof(v->limits), "Landlock: kernel audit is off (pid %u owns it)", st.pid);
+                snprintf(v->limits, sizeof(v->limits),
+                         st.enabled ? "file, setuid and pids records: the rules of the audit daemon (pid %u) decide"
+                                    : "Landlock and file refusals: kernel audit is off (pid %u owns it)",
+                         st.pid);
                 return;
         }
+        /* The rules first: a task forked before them would keep an audit
+         * context for its life. */
+        if ((r = take_loginuid()) < 0 || (r = install_rules()) < 0) {
+                snprintf(v->limits, sizeof(v->limits), "refused file operations: unable to install the audit rules (%s)",
+                         strerror(-r));
+                return;
+        }
+        v->ses = own_session();
         if (!st.enabled) {
                 struct audit_status set = {.mask = AUDIT_STATUS_ENABLED, .enabled = 1};
 
@@ -358,9 +385,6 @@ static void audit_configure(struct violations *v)
                 }
                 log_info("sandbox: kernel audit turned on, for the sandboxes' records");
         }
-        if ((r = take_loginuid()) < 0 || (r = install_rules()) < 0)
-                snprintf(v->limits, sizeof(v->limits), "refused file operations: unable to install the audit rules (%s)",
-                         strerror(-r));
 }
 
 static int netlink_open(struct violations *v)
@@ -390,14 +414,40 @@ static int netlink_open(struct violations *v)
         return 0;
 }
 
+/* Whether we see pids as the kernel's records name them (the initial PID
+ * namespace: "NSpid:" has one number). */
+static bool pids_are_hosts(void)
+{
+        char buf[4096], *at;
+        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC), tabs = 0;
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+        if (fd >= 0)
+                close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        at = strstr(buf, "\nNSpid:");
+        if (!at)
+                return true; /* a kernel without the line has no nesting to show */
+        for (at += 7; *at && *at != '\n'; at++)
+                tabs += *at == '\t';
+        return tabs <= 1;
+}
+
 int violations_init(struct violations *v, struct loop *l, const char *cg_name,
                     void (*report)(void *ctx, const char *service, const struct violation *v), void *ctx)
 {
         int r;
 
         *v = (struct violations){.fd = -1, .io = LOOP_IO_INIT, .timer = LOOP_TIMER_INIT(on_expiry), .loop = l,
-                                 .report = report, .ctx = ctx};
+                                 .report = report, .ctx = ctx, .ses = -1};
         snprintf(v->cg_prefix, sizeof(v->cg_prefix), "/%s/", cg_name);
+        if (!pids_are_hosts()) {
+                snprintf(v->limits, sizeof(v->limits),
+                         "anything: orbitald runs in a PID namespace, and the kernel's records name the host's pids");
+                return 0;
+        }
         r = netlink_open(v);
         if (r == 0)
                 return 0;

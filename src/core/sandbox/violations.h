@@ -22,6 +22,7 @@ struct violation {
         enum violation_kind kind;
         int pid;                 /* as the host numbers it */
         long long uid;           /* the process's uid, -1 if the record had none */
+        long long ses;           /* its audit session, -1 if the record had none */
         int syscall_nr;          /* -1 if unknown */
         char syscall[32];        /* name, "#N", or "" */
         char comm[32];
@@ -79,6 +80,7 @@ struct violations {
         void (*report)(void *ctx, const char *service, const struct violation *v);
         void *ctx;
         char limits[200];        /* what is not reported, and why; "" if nothing */
+        long long ses;           /* our audit session (every service's), -1 if unknown */
 };
 
 /* Return: 0 (see v->limits for what cannot be reported), -errno when

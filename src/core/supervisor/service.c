@@ -145,9 +145,13 @@ static int holder_ensure(struct service *svc, struct spawn_req *req, char *why, 
         uid_t uid = req->set_ids ? req->uid : geteuid();
         struct spawn_req h = {.stdout_fd = -1, .stderr_fd = -1, .notify_fd = -1, .bus_fd = -1, .pid_ns_fd = -1,
                               .is_pid_holder = true, .init_fd = svc->sup->init_fd,
-                              .set_ids = req->set_ids, .uid = req->uid, .gid = req->gid};
+                              .set_ids = true, .uid = uid, .gid = req->set_ids ? req->gid : getegid()};
         int r;
 
+        /* Never root: a service that runs as root (user: root, or no
+         * dynamic ids) gets a holder without privileges of any kind. */
+        if (uid == 0)
+                h.uid = h.gid = 65534;
         if (svc->holder.pid && svc->holder_uid != uid)
                 holder_release(svc);
         if (!svc->holder.pid) {
@@ -467,6 +471,7 @@ static int service_prepare_sandbox(struct service *svc, struct spawn_req *req, s
         const struct manifest *m = svc->spec;
         int r;
 
+        svc->has_sandbox = false; /* until this run's sandbox is set up */
         if (!m->sandbox.enabled)
                 return 0;
         if (svc->seccomp.filter && svc->seccomp_digest != m->digest) /* a reload changed the manifest */
@@ -554,11 +559,12 @@ static int service_spawn(struct service *svc, char *why, size_t n)
                  * (killed by someone, not yet reaped): a new holder, once. */
                 if (r == -ENOMEM && svc->holder.pid) {
                         holder_release(svc);
-                        if (holder_ensure(svc, &req, why, n) == 0)
-                                r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd);
-                }
-                if (r < 0)
+                        r = holder_ensure(svc, &req, why, n);
+                        if (r == 0 && (r = spawn_process(&req, &svc->main.pid, &svc->main.pidfd)) < 0)
+                                snprintf(why, n, "unable to fork: %s", strerror(-r));
+                } else if (r < 0) {
                         snprintf(why, n, "unable to fork: %s", strerror(-r));
+                }
         }
         if (r < 0) {
                 spawn_fds_close(&fds);

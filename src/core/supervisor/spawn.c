@@ -304,7 +304,9 @@ static _Noreturn void child_become_holder(const struct spawn_req *req)
         char *argv[2] = {"orb-init", NULL}, *envp[1] = {NULL};
 
         child_set_ids(req);
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        /* After the ids (a change clears it): if orbitald dies, by a crash
+         * or SIGKILL, its holders go too, and their namespaces with them. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_die(SPAWN_EXIT_SETUP, "set no_new_privs");
         syscall(SYS_execveat, SLOT_INIT, "", argv, envp, AT_EMPTY_PATH);
         child_die(SPAWN_EXIT_SETUP, "execute orb-init");

@@ -128,12 +128,19 @@ static struct service *sup_find_removed(const struct supervisor *sup, const char
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid)
 {
         for (unsigned i = 0; i < sup->n_services; i++)
-                if (sup->services[i]->main.pid == pid || (pid > 0 && sup->services[i]->holder.pid == pid))
-                        return sup->services[i];
-        for (unsigned i = 0; i < sup->n_services && pid > 0; i++)
-                if (sup->services[i]->last_pid == pid)
+                if (sup->services[i]->main.pid == pid)
                         return sup->services[i];
         return NULL;
+}
+
+struct service *sup_find_by_record_pid(const struct supervisor *sup, pid_t pid)
+{
+        struct service *svc = sup_find_by_pid(sup, pid);
+
+        for (unsigned i = 0; i < sup->n_services && !svc && pid > 0; i++)
+                if (sup->services[i]->holder.pid == pid || sup->services[i]->last_pid == pid)
+                        svc = sup->services[i];
+        return svc;
 }
 
 struct service *sup_find_by_uid(const struct supervisor *sup, uid_t uid)

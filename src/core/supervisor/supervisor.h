@@ -63,7 +63,6 @@ struct service {
                                          kept across restarts while it holds nothing */
         int holder_pid_ns;            /* that namespace, entered by every spawn; -1 */
         uid_t holder_uid;             /* the ids it runs as: a change needs a new one */
-        bool is_spawn_waiting;        /* a spawn waits for a killed holder to be gone */
         struct kept_ns kept_ns;       /* namespaces of the last run, joined by the next */
         int mnt_ns_fd;                /* the running instance's mount namespace, held so that
                                          its teardown (an RCU grace period) is not on the
@@ -238,8 +237,12 @@ const char *service_name(const struct service *svc);
 /* One notification message: sd_notify "KEY=VALUE" lines, or an s6-style
  * bare newline.  READY=1 or a bare newline means ready; STATUS= is kept. */
 void service_notify_message(struct service *svc, const char *msg, size_t len);
-/* The service whose main process is @pid (orb-init's, or the one it runs). */
+/* The service whose main process is @pid (only a live one: the notify
+ * socket trusts the answer). */
 struct service *sup_find_by_pid(const struct supervisor *sup, pid_t pid);
+/* For a kernel record about @pid: the main process, its holder, or the
+ * main process before (a record can come after its process is gone). */
+struct service *sup_find_by_record_pid(const struct supervisor *sup, pid_t pid);
 /* The one sandboxed service with the dynamic uid @uid, or NULL. */
 struct service *sup_find_by_uid(const struct supervisor *sup, uid_t uid);
 const char *event_kind_name(enum sup_event_kind k);
