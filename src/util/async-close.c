@@ -1,8 +1,9 @@
 /*
  * One worker thread reading (descriptor, due time) pairs from a pipe,
- * sleeping until each is due and closing it.  Every caller passes the same
- * kind of delay, so the pairs arrive in due order and one sleep at a time
- * is enough.  A descriptor stays allocated in our table until the worker
+ * sleeping until each is due and closing it, in the order they came: a
+ * descriptor due sooner than one queued before it waits for that one (at
+ * most the longest delay a caller uses, 200 ms), which costs nothing but
+ * the wait.  A descriptor stays allocated in our table until the worker
  * closes it, so the main thread cannot reuse its number too early.  The
  * worker runs with every signal blocked (it must never take orbitald's)
  * and is never joined: at exit the kernel closes whatever is left.
