@@ -300,25 +300,19 @@ static void on_sup_event(void *ctx, const struct sup_event *ev)
         d->control_on_event(ctx, ev);
 }
 
-/* What a sandbox refused: the service's log and the audit log.  Records
- * of processes that are not ours (another orbitald's, the host's) are
- * dropped: the kernel reports every process's to every reader. */
+/* A service that keeps trying must not fill the logs: a burst, then one
+ * per period, the rest counted in the next report ("suppressed"). */
 #define VIOLATIONS_BURST 20
 #define VIOLATIONS_EVERY (5 * USEC_PER_SEC)
 
-static json_t *with_suppressed(json_t *fields, uint64_t suppressed)
+/*
+ * The service a kernel record is about, or NULL.  Records of processes
+ * that are not ours (another orbitald's, the host's) are dropped: the
+ * kernel reports every process's to every reader.
+ */
+static struct service *violation_owner(struct daemon *d, const char *service, const struct violation *ev)
 {
-        if (suppressed && fields)
-                json_object_set_new(fields, "suppressed", json_integer((json_int_t)suppressed));
-        return fields;
-}
-
-static void on_violation(void *ctx, const char *service, const struct violation *ev)
-{
-        struct daemon *d = ctx;
         struct service *svc = service ? sup_find(&d->sup, service) : sup_find_by_record_pid(&d->sup, ev->pid);
-        const char *action = ev->is_kill ? "killed" : "refused";
-        uint64_t n;
 
         /* A process gone before its record was read: its dynamic uid, when
          * the record's audit session says it is one of ours (dynamic uids
@@ -329,53 +323,64 @@ static void on_violation(void *ctx, const char *service, const struct violation 
          * service without a sandbox is refused is its own business. */
         if (svc && !svc->has_sandbox && (ev->kind == VIOLATION_FILE || ev->kind == VIOLATION_SETID))
                 svc = NULL;
+        return svc;
+}
+
+/* What a sandbox refused: a line in the service's log, an audit record. */
+static void on_violation(void *ctx, const char *service, const struct violation *ev)
+{
+        struct daemon *d = ctx;
+        struct service *svc = violation_owner(d, service, ev);
+        const char *kind = "sandbox.violation";
+        json_t *fields;
+        uint64_t n;
+
         if (!svc) {
                 log_debug("sandbox record of pid %d (%s), not one of our services", ev->pid, ev->comm);
                 return;
         }
-        /* A service that keeps trying must not fill the logs: a burst, then
-         * one per period, the rest counted in the next ("suppressed"). */
         if (!burst_admit(&svc->violations, loop_now(&d->loop), VIOLATIONS_BURST, VIOLATIONS_EVERY, &n))
                 return;
         if (n)
                 service_log(svc, "sandbox: %llu more refusals were not reported", (unsigned long long)n);
-        if (ev->kind == VIOLATION_SYSCALL) {
-                service_log(svc, "sandbox: %s system call %s by pid %d (%s)", action, ev->syscall, ev->pid, ev->comm);
-                bus_audit(d, "sandbox.violation", svc->spec->name,
-                          with_suppressed(json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "what", "syscall", "syscall",
-                                                    ev->syscall, "syscall_nr", ev->syscall_nr, "pid", ev->pid, "comm",
-                                                    ev->comm, "action", action),
-                                          n));
-                return;
-        }
-        if (ev->kind == VIOLATION_SETID) {
+        switch (ev->kind) {
+        case VIOLATION_SYSCALL:
+                service_log(svc, "sandbox: %s system call %s by pid %d (%s)", ev->is_kill ? "killed" : "refused",
+                            ev->syscall, ev->pid, ev->comm);
+                fields = json_pack("{s:s, s:i, s:s}", "what", "syscall", "syscall_nr", ev->syscall_nr, "action",
+                                   ev->is_kill ? "killed" : "refused");
+                break;
+        case VIOLATION_SETID:
                 service_log(svc, "sandbox: pid %d (%s) ran the setuid/setgid program %s without its privilege (%s)",
                             ev->pid, ev->comm, ev->path, ev->by);
-                bus_audit(d, "sandbox.violation", svc->spec->name,
-                          with_suppressed(json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "what", "setid", "path", ev->path,
-                                                    "pid", ev->pid, "comm", ev->comm, "action", "ignored", "by",
-                                                    ev->by),
-                                          n));
-                return;
-        }
-        if (ev->kind == VIOLATION_LIMIT) {
+                fields = json_pack("{s:s, s:s, s:s, s:s}", "what", "setid", "path", ev->path, "action", "ignored",
+                                   "by", ev->by);
+                break;
+        case VIOLATION_LIMIT:
                 service_log(svc, "pids limit: refused %s by pid %d (%s)", ev->syscall, ev->pid, ev->comm);
-                bus_audit(d, "limit", svc->spec->name,
-                          with_suppressed(json_pack("{s:s, s:s, s:i, s:s, s:I}", "what", "pids", "syscall",
-                                                    ev->syscall, "pid", ev->pid, "comm", ev->comm, "max",
-                                                    (json_int_t)svc->spec->limits.pids),
-                                          n));
-                return;
+                kind = "limit";
+                fields = json_pack("{s:s, s:I}", "what", "pids", "max", (json_int_t)svc->spec->limits.pids);
+                break;
+        default:
+                service_log(svc, "sandbox: refused %s of %s by pid %d (%s): %s (%s)",
+                            ev->syscall[0] ? ev->syscall : "access", ev->path[0] ? ev->path : "?", ev->pid, ev->comm,
+                            strerror(ev->error), ev->by);
+                fields = json_pack("{s:s, s:s, s:s, s:s, s:s}", "what", "file", "path", ev->path, "action", "refused",
+                                   "error", strerrorname_np(ev->error) ? strerrorname_np(ev->error) : "?", "by",
+                                   ev->by);
+                break;
         }
-        service_log(svc, "sandbox: refused %s of %s by pid %d (%s): %s (%s)", ev->syscall[0] ? ev->syscall : "access",
-                    ev->path[0] ? ev->path : "?", ev->pid, ev->comm, strerror(ev->error), ev->by);
-        bus_audit(d, "sandbox.violation", svc->spec->name,
-                  with_suppressed(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "what", "file", "syscall",
-                                            ev->syscall, "path", ev->path, "pid", ev->pid, "comm", ev->comm, "action",
-                                            action, "error",
-                                            strerrorname_np(ev->error) ? strerrorname_np(ev->error) : "?", "by",
-                                            ev->by),
-                                  n));
+        /* What every record has: the call (but for setid, which names a
+         * program), the process, and what was held back before it. */
+        if (fields) {
+                if (ev->kind != VIOLATION_SETID)
+                        json_object_set_new(fields, "syscall", json_string(ev->syscall));
+                json_object_set_new(fields, "pid", json_integer(ev->pid));
+                json_object_set_new(fields, "comm", json_string(ev->comm));
+                if (n)
+                        json_object_set_new(fields, "suppressed", json_integer((json_int_t)n));
+        }
+        bus_audit(d, kind, svc->spec->name, fields);
 }
 
 /* orb-config's commits: restart or reload the services bound to them. */

@@ -243,6 +243,8 @@ static const char *refused_by(int error)
 static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
 {
         struct violation v = {.pid = p->pid, .syscall_nr = p->syscall_nr, .uid = p->uid, .ses = p->ses};
+        bool is_our_rule = (p->has & HAS_SYSCALL) && p->is_ours; /* a rule of violations.c matched */
+        const char *path = p->path;
 
         p->is_used = false;
         if (p->has & HAS_SECCOMP) {
@@ -256,18 +258,20 @@ static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
                 return;
         }
         if (p->has & HAS_LANDLOCK) {
+                v.kind = VIOLATION_FILE;
                 if (v.pid < 0)
                         v.pid = domain_pid(a, p->domain);
                 v.error = p->has & HAS_SYSCALL && p->exit_code < 0 ? -p->exit_code : EACCES;
                 snprintf(v.by, sizeof(v.by), "landlock %s", p->blockers);
-        } else if ((p->has & HAS_SYSCALL) && p->is_ours && (p->exit_code == -EROFS || p->exit_code == -EACCES)) {
+        } else if (is_our_rule && (p->exit_code == -EROFS || p->exit_code == -EACCES)) {
+                v.kind = VIOLATION_FILE;
                 v.error = -p->exit_code;
                 snprintf(v.by, sizeof(v.by), "%s", refused_by(v.error));
-        } else if ((p->has & HAS_SYSCALL) && p->is_ours && p->exit_code == 0 && p->setid[0]) {
+        } else if (is_our_rule && p->exit_code == 0 && p->setid[0]) {
                 v.kind = VIOLATION_SETID; /* the exec rule: it ran, without the bit's privilege */
                 snprintf(v.by, sizeof(v.by), "no_new_privs, nosuid");
-                snprintf(p->path, sizeof(p->path), "%s", p->setid);
-        } else if ((p->has & HAS_SYSCALL) && p->is_ours && p->exit_code == -EAGAIN) {
+                path = p->setid;
+        } else if (is_our_rule && p->exit_code == -EAGAIN) {
                 v.kind = VIOLATION_LIMIT; /* the rule asks only about forks */
                 v.error = EAGAIN;
                 snprintf(v.by, sizeof(v.by), "pids limit");
@@ -276,12 +280,10 @@ static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
         }
         if (v.pid <= 0)
                 return; /* nobody to attribute it to */
-        if (v.kind != VIOLATION_LIMIT && v.kind != VIOLATION_SETID)
-                v.kind = VIOLATION_FILE;
         if (p->syscall_nr >= 0)
                 seccomp_syscall_name(p->syscall_nr, v.syscall, sizeof(v.syscall));
         snprintf(v.comm, sizeof(v.comm), "%s", p->comm);
-        snprintf(v.path, sizeof(v.path), "%s", p->path);
+        snprintf(v.path, sizeof(v.path), "%s", path);
         a->emit(a->ctx, &v);
 }
 

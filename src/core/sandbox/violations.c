@@ -283,40 +283,31 @@ static const int fork_calls[] = {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, -1}
  * without its privilege (kaudit.c). */
 static const int exec_calls[] = {SYS_execve, SYS_execveat, -1};
 
+/* always,exit arch=b64 @calls @field=@value auid=ORB_AUDIT_LOGINUID */
+static int add_exit_rule(const int *calls, uint32_t field, uint32_t value)
+{
+        const struct rule_field f[] = {
+                {AUDIT_ARCH, AUDIT_EQUAL, AUDIT_ARCH_X86_64},
+                {field, AUDIT_EQUAL, value},
+                {AUDIT_LOGINUID, AUDIT_EQUAL, ORB_AUDIT_LOGINUID},
+        };
+
+        return add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, calls, f, 3);
+}
+
 static int install_rules(void)
 {
-        const struct rule_field ours = {AUDIT_LOGINUID, AUDIT_EQUAL, ORB_AUDIT_LOGINUID};
-        const int errors[] = {EROFS, EACCES};
-
         const struct rule_field others = {AUDIT_LOGINUID, AUDIT_NOT_EQUAL, ORB_AUDIT_LOGINUID};
         int r;
 
         /* "always" here would record every call; unmatched, a task gets
          * the default: a context, recorded only where a rule below says. */
-        if ((r = add_rule(AUDIT_FILTER_TASK, AUDIT_NEVER, NULL, &others, 1)) < 0)
+        if ((r = add_rule(AUDIT_FILTER_TASK, AUDIT_NEVER, NULL, &others, 1)) < 0 ||
+            (r = add_exit_rule(file_calls, AUDIT_EXIT, (uint32_t)-EROFS)) < 0 ||
+            (r = add_exit_rule(file_calls, AUDIT_EXIT, (uint32_t)-EACCES)) < 0 ||
+            (r = add_exit_rule(fork_calls, AUDIT_EXIT, (uint32_t)-EAGAIN)) < 0)
                 return r;
-        for (unsigned i = 0; i < 2; i++) {
-                const struct rule_field f[] = {
-                        {AUDIT_ARCH, AUDIT_EQUAL, AUDIT_ARCH_X86_64},
-                        {AUDIT_EXIT, AUDIT_EQUAL, (uint32_t)-errors[i]},
-                        ours,
-                };
-                if ((r = add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, file_calls, f, 3)) < 0)
-                        return r;
-        }
-        const struct rule_field fork_refused[] = {
-                {AUDIT_ARCH, AUDIT_EQUAL, AUDIT_ARCH_X86_64},
-                {AUDIT_EXIT, AUDIT_EQUAL, (uint32_t)-EAGAIN},
-                ours,
-        };
-        const struct rule_field exec_done[] = {
-                {AUDIT_ARCH, AUDIT_EQUAL, AUDIT_ARCH_X86_64},
-                {AUDIT_SUCCESS, AUDIT_EQUAL, 1},
-                ours,
-        };
-        if ((r = add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, fork_calls, fork_refused, 3)) < 0)
-                return r;
-        return add_rule(AUDIT_FILTER_EXIT, AUDIT_ALWAYS, exec_calls, exec_done, 3);
+        return add_exit_rule(exec_calls, AUDIT_SUCCESS, 1);
 }
 
 /* Our loginuid, inherited by every process we start. */
