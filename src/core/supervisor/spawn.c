@@ -295,9 +295,10 @@ static _Noreturn void child_exec_service(const struct spawn_req *req)
 /*
  * The holder of a service's PID namespace: its PID 1, orb-init, which
  * reaps whatever the service leaves to it and otherwise waits to be
- * killed (orb-init.c).  It runs as the service's uid, without
- * capabilities (a switch from root to another uid clears them), with
- * no_new_privs, and sees nothing but /dev/null on its stdio.
+ * killed (orb-init.c).  It runs as the service's uid (65534 for a service
+ * that runs as root: service.c), without capabilities (a switch from root
+ * to another uid clears them), with no_new_privs, and sees nothing but
+ * /dev/null on its stdio.
  */
 static _Noreturn void child_become_holder(const struct spawn_req *req)
 {
@@ -306,7 +307,9 @@ static _Noreturn void child_become_holder(const struct spawn_req *req)
         child_set_ids(req);
         /* After the ids (a change clears it): if orbitald dies, by a crash
          * or SIGKILL, its holders go too, and their namespaces with them. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                child_die(SPAWN_EXIT_SETUP, "set the parent-death signal");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_die(SPAWN_EXIT_SETUP, "set no_new_privs");
         syscall(SYS_execveat, SLOT_INIT, "", argv, envp, AT_EMPTY_PATH);
         child_die(SPAWN_EXIT_SETUP, "execute orb-init");
