@@ -239,6 +239,16 @@ static const char *refused_by(int error)
         }
 }
 
+void violation_from_seccomp(struct violation *v, const struct seccomp_event *ev)
+{
+        v->kind = VIOLATION_SYSCALL;
+        v->pid = ev->pid;
+        v->syscall_nr = ev->syscall_nr;
+        snprintf(v->syscall, sizeof(v->syscall), "%s", ev->syscall);
+        snprintf(v->comm, sizeof(v->comm), "%s", ev->comm);
+        v->is_kill = seccomp_action_kills(ev->action);
+}
+
 /* An event complete (or given up waiting for): a violation, or nothing. */
 static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
 {
@@ -248,12 +258,7 @@ static void finish(struct kaudit_assembler *a, struct kaudit_pending *p)
 
         p->is_used = false;
         if (p->has & HAS_SECCOMP) {
-                v.kind = VIOLATION_SYSCALL;
-                v.pid = p->seccomp.pid;
-                v.syscall_nr = p->seccomp.syscall_nr;
-                snprintf(v.syscall, sizeof(v.syscall), "%s", p->seccomp.syscall);
-                snprintf(v.comm, sizeof(v.comm), "%s", p->seccomp.comm);
-                v.is_kill = p->seccomp.action == 0x80000000u || p->seccomp.action == 0;
+                violation_from_seccomp(&v, &p->seccomp);
                 a->emit(a->ctx, &v);
                 return;
         }
@@ -399,7 +404,7 @@ void kaudit_feed(struct kaudit_assembler *a, int type, const char *payload, size
                         p->has |= HAS_SECCOMP;
                 /* A killed process ends its event here: say so while its
                  * pid still tells whose it was. */
-                if ((p->has & HAS_SECCOMP) && (p->seccomp.action == 0x80000000u || p->seccomp.action == 0))
+                if ((p->has & HAS_SECCOMP) && seccomp_action_kills(p->seccomp.action))
                         finish(a, p);
                 break;
         }

@@ -106,7 +106,7 @@ static void on_kmsg(struct loop_io *io, uint32_t revents)
         (void)revents;
         for (unsigned i = 0; i < 64; i++) {
                 ssize_t n = read(v->fd, rec, sizeof(rec));
-                struct violation out = {.kind = VIOLATION_SYSCALL, .uid = -1, .ses = -1};
+                struct violation out = {.uid = -1, .ses = -1};
 
                 if (n < 0 && errno == EPIPE)
                         continue; /* records were overwritten before we read them */
@@ -114,11 +114,7 @@ static void on_kmsg(struct loop_io *io, uint32_t revents)
                         return;
                 if (!seccomp_event_parse(rec, (size_t)n, &ev))
                         continue;
-                out.pid = ev.pid;
-                out.syscall_nr = ev.syscall_nr;
-                snprintf(out.syscall, sizeof(out.syscall), "%s", ev.syscall);
-                snprintf(out.comm, sizeof(out.comm), "%s", ev.comm);
-                out.is_kill = ev.action == 0x80000000u || ev.action == 0;
+                violation_from_seccomp(&out, &ev);
                 emit(v, &out);
         }
 }

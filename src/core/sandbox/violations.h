@@ -34,6 +34,15 @@ struct violation {
 
 /* ---- assembling audit records into violations (kaudit.c) ---- */
 
+/* A seccomp record as a violation (uid and ses are left as they are). */
+void violation_from_seccomp(struct violation *v, const struct seccomp_event *ev);
+
+/* SECCOMP_RET_KILL_PROCESS or SECCOMP_RET_KILL_THREAD (0). */
+static inline bool seccomp_action_kills(unsigned action)
+{
+        return action == 0x80000000u || action == 0;
+}
+
 #define KAUDIT_PENDING 16        /* events waiting for the rest of their records */
 #define KAUDIT_DOMAINS 64        /* Landlock domains seen, and the pid that made each */
 
